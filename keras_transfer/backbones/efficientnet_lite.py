@@ -132,7 +132,8 @@ def efficientnet_lite0_to_keras(state_dict):
 
     >>> from keras_transfer.backbones.efficientnet_lite import efficientnet_lite0_to_keras
     >>> from keras_transfer.weights import read_torch_checkpoint
-    >>> weights = efficientnet_lite0_to_keras(read_torch_checkpoint("efficientnet-lite0-57934424.pth"))  # doctest: +SKIP
+    >>> state = read_torch_checkpoint("efficientnet-lite0-57934424.pth")  # doctest: +SKIP
+    >>> weights = efficientnet_lite0_to_keras(state)  # doctest: +SKIP
     >>> weights["stem_conv"][0].shape  # doctest: +SKIP
     (3, 3, 3, 32)
     """

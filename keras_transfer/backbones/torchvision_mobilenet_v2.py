@@ -137,7 +137,8 @@ def torchvision_mobilenet_v2_to_keras(state_dict):
 
     >>> from keras_transfer.backbones.torchvision_mobilenet_v2 import torchvision_mobilenet_v2_to_keras
     >>> from keras_transfer.weights import read_torch_checkpoint
-    >>> weights = torchvision_mobilenet_v2_to_keras(read_torch_checkpoint("mobilenet_v2-b0353104.pth"))  # doctest: +SKIP
+    >>> state = read_torch_checkpoint("mobilenet_v2-b0353104.pth")  # doctest: +SKIP
+    >>> weights = torchvision_mobilenet_v2_to_keras(state)  # doctest: +SKIP
     >>> weights["Conv1"][0].shape  # doctest: +SKIP
     (3, 3, 3, 32)
     """

@@ -51,7 +51,14 @@ _RESAVE_HINT = (
 )
 
 
-class _StorageType:
+class _Placeholder:
+    """Base of the objects the unpickler creates: a pickle may not ``BUILD`` (set attributes on) them."""
+
+    def __setstate__(self, state):
+        raise CorruptWeightsError(f"A checkpoint tried to set the state of a {type(self).__name__}.")
+
+
+class _StorageType(_Placeholder):
     """Stands in for a ``torch.<Name>Storage`` class inside the pickle."""
 
     def __init__(self, name):
@@ -62,7 +69,7 @@ class _StorageType:
         return f"torch.{self.name}"
 
 
-class _Storage:
+class _Storage(_Placeholder):
     """A flat typed buffer: what a torch storage is."""
 
     def __init__(self, storage_type, key, numel):
@@ -88,7 +95,7 @@ class _Storage:
         return data
 
 
-class _StorageView:
+class _StorageView(_Placeholder):
     """A legacy-format view into part of a storage (``view_metadata``)."""
 
     def __init__(self, base, offset, numel):
@@ -101,7 +108,7 @@ class _StorageView:
         return None if base is None else base[self.offset : self.offset + self.numel]
 
 
-class _LazyTensor:
+class _LazyTensor(_Placeholder):
     """A tensor whose storage bytes may not be read yet (legacy format reads them after the pickle)."""
 
     def __init__(self, storage, offset, size, stride):
@@ -112,7 +119,7 @@ class _LazyTensor:
 
     def materialize(self, name):
         flat = self.storage.array()
-        if flat is None:
+        if not isinstance(flat, np.ndarray) or flat.ndim != 1 or not flat.flags.c_contiguous:
             raise CorruptWeightsError(f"The storage of tensor '{name}' was never read.")
         if any(s < 0 for s in self.size) or any(s < 0 for s in self.stride) or self.offset < 0:
             raise CorruptWeightsError(
@@ -198,7 +205,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             storage_type, key, _location, numel, view = pid[1:]
         else:
             raise CorruptWeightsError(f"Unexpected storage record in {self._path}. Received: {pid!r}.")
-        if not isinstance(storage_type, _StorageType):
+        if not isinstance(storage_type, _StorageType) or storage_type.name not in _STORAGE_DTYPES:
             raise CorruptWeightsError(
                 f"Unknown storage type in {self._path}. Received: {storage_type!r}."
             )
@@ -367,20 +374,19 @@ def read_torch_checkpoint(path):
                         f"torch pickle stream. Received first bytes: {head[:8]!r}. {_RESAVE_HINT}"
                     )
                 obj = _read_legacy(path, f)
+        flat = {}
+        _flatten(_select_state_dict(obj), "", flat)
+        if not flat:
+            raise CorruptWeightsError(
+                f"The torch checkpoint {path} holds no tensors. Received a {type(obj).__name__}. "
+                "Save `model.state_dict()`."
+            )
+        return {name: tensor.materialize(name) for name, tensor in flat.items()}
     except (CorruptWeightsError, WeightsUnavailableError):
         raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
-            AttributeError, struct.error, MemoryError, RecursionError) as e:
+            AttributeError, struct.error, OverflowError, MemoryError, RecursionError) as e:
         raise CorruptWeightsError(
             f"The torch checkpoint {path} is corrupt or truncated ({type(e).__name__}: {e}). "
             "Download or copy it again."
         ) from e
-
-    flat = {}
-    _flatten(_select_state_dict(obj), "", flat)
-    if not flat:
-        raise CorruptWeightsError(
-            f"The torch checkpoint {path} holds no tensors. Received a {type(obj).__name__}. "
-            "Save `model.state_dict()`."
-        )
-    return {name: tensor.materialize(name) for name, tensor in flat.items()}

@@ -1,6 +1,7 @@
 """Offline ImageNet sources: conversion cache, cache location, missing packages, keras_imagenet's offline error."""
 
 import importlib.metadata
+import os
 import urllib.error
 import warnings
 from pathlib import Path
@@ -62,10 +63,9 @@ def test_cache_written_once_then_reused(tmp_cache, monkeypatch):
     monkeypatch.setattr(offline, "read_torch_checkpoint", refuse)
     second = _small()
     load_offline_imagenet(second, SOURCE)
-    for a, b in zip(first.get_layer("block_16_project").get_weights(), second.get_layer("block_16_project").get_weights()):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(first.get_layer("Conv_1_bn").get_weights()[3],
-                                  second.get_layer("Conv_1_bn").get_weights()[3])
+    for layer in ("Conv1", "block_16_project", "Conv_1_bn"):
+        for a, b in zip(first.get_layer(layer).get_weights(), second.get_layer(layer).get_weights()):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_weights_are_the_checkpoint_values():
@@ -97,7 +97,7 @@ def test_cache_dir_respects_env(tmp_cache, monkeypatch):
     assert cache_dir() == tmp_cache
     monkeypatch.delenv("KERAS_TRANSFER_CACHE")
     root = Path(cache_module.__file__).resolve().parents[2]
-    if (root / "setup.cfg").is_file():
+    if (root / "setup.cfg").is_file() and os.access(root / "saved_models", os.W_OK):
         assert cache_dir() == root / "saved_models" / "weights"
     else:
         assert cache_dir() == Path.home() / ".cache" / "keras_transfer" / "weights"

@@ -180,6 +180,14 @@ def test_evil_global_hidden_inside_a_state_dict_is_refused(tmp_path):
     assert not marker.exists()
 
 
+def test_pickle_cannot_set_attributes_of_storage_placeholders(tmp_path):
+    # BUILD opcode ("b") with a dict state on the storage type, trying to swap its dtype for object arrays.
+    payload = _global("torch", "FloatStorage") + b"}" + _str("dtype") + _str("O") + b"sb"
+    path = _write_zip(tmp_path / "build.pth", payload, {})
+    with pytest.raises(CorruptWeightsError, match="set the state"):
+        read_torch_checkpoint(path)
+
+
 # ---- damaged and missing files ----------------------------------------------------------------------------
 
 

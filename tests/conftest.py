@@ -1,0 +1,25 @@
+"""Shared test set-up: quiet TensorFlow, fixed seeds, tiny models."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(1234)
+    yield
+
+
+@pytest.fixture
+def tiny_images():
+    """16 random grey 28×28 uint8 images with 3 balanced labels."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(18, 28, 28, 1), dtype=np.uint8)
+    y = np.arange(18) % 3
+    return x, y
