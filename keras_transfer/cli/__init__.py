@@ -1,0 +1,1 @@
+"""The ``keras-transfer`` command line: one file per command."""

@@ -1,0 +1,55 @@
+"""Entry point of the ``keras-transfer`` command: dispatches to one module per command."""
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from typing import List, Optional
+
+__all__ = ["main", "build_parser", "command_modules"]
+
+
+def command_modules():
+    """Every ``keras_transfer.cli.*_command`` module, sorted by name: each defines ``register(commands)``."""
+    import keras_transfer.cli as package
+
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if info.name.endswith("_command"))
+    return [importlib.import_module(f"keras_transfer.cli.{name}") for name in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="keras-transfer",
+        description="Transfer learning on Keras 3: pretrained backbones, heads, staged fine-tuning.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in command_modules():
+        module.register(commands)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line. Returns the process exit code.
+
+    Args:
+        argv: list of str. Arguments (``sys.argv[1:]`` when None).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    from keras_transfer.errors import KerasTransferError
+
+    try:
+        return int(args.run(args) or 0)
+    except KerasTransferError as error:
+        print(f"keras-transfer {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
