@@ -18,8 +18,19 @@ def _seed():
 
 @pytest.fixture
 def tiny_images():
-    """16 random grey 28×28 uint8 images with 3 balanced labels."""
+    """18 random grey 28×28 uint8 images with 3 balanced labels."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(18, 28, 28, 1), dtype=np.uint8)
     y = np.arange(18) % 3
     return x, y
+
+
+@pytest.fixture
+def tiny_model():
+    """A TransferModel on the registered ``tiny_cnn`` backbone (3 groups) with a 3-class head."""
+    import keras_transfer as kt
+    from keras_transfer.testing import register_tiny_backbone
+
+    name = register_tiny_backbone()
+    backbone = kt.backbones.get(name, weights=None, input_shape=(32, 32))
+    return kt.TransferModel(backbone, kt.ClassificationHead(3, dropout=0.0))

@@ -1,0 +1,116 @@
+"""``keras-transfer evaluate``: accuracy, per-class precision / recall / F1, a confusion-matrix PNG and the
+training curves of any model format on labelled data."""
+
+import json
+import os
+
+__all__ = ["register", "run", "evaluate_model"]
+
+
+def _default_output_dir(model_path):
+    base = os.path.abspath(model_path).rstrip("/")
+    return os.path.splitext(base)[0] + "_evaluation"
+
+
+def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir=None, labels=None,
+                   history=None, resize: bool = False, batch_size: int = 64, seed: int = 0) -> dict:
+    """Evaluate a model file on labelled data and write the report and figures.
+
+    Args:
+        model_path: str. ``.keras``, SavedModel directory, ``.tflite`` or ``.onnx``.
+        data: str. Dataset name, ``.npz`` (``x``, ``y``) or image folder (see ``load_labelled_data``).
+        split: str. Split of a dataset name.
+        limit: int or None. First ``limit`` examples only.
+        output_dir: str or None. Default: ``<model>_evaluation`` beside the model.
+        labels: list of str or None. Default: the model's ``labels.txt``, else the data's class names.
+        history: dict / History or None. Default: the history in the model's ``model_card.json``.
+        resize: bool. Resize images to the model's input size.
+        batch_size: int.
+        seed: int. Split seed of a dataset name.
+
+    Returns:
+        dict: the classification report plus ``files`` (paths written) and ``model``.
+
+    Raises:
+        keras_transfer.errors.InvalidInputError: unlabelled data, or data that does not fit the model.
+
+    Examples:
+    >>> report = keras_transfer.cli.evaluate_command.evaluate_model("model.tflite", "animal_mnist")  # doctest: +SKIP
+    """
+    from keras_transfer.errors import InvalidInputError
+    from keras_transfer.export import (
+        classification_report, fit_images, history_summary, load_exported, load_labelled_data, read_labels,
+        read_model_card,
+    )
+    from keras_transfer.export.plots import plot_confusion_matrix, plot_training_curves
+
+    model = load_exported(model_path)
+    x, y, data_names = load_labelled_data(data, split, limit, seed=seed)
+    if y is None:
+        raise InvalidInputError(f"Evaluation needs labels. Received: data {data!r} without y. Add a 'y' array.")
+    x = fit_images(x, model.input_shape, resize)
+    outputs = model.predict(x, batch_size)
+    names = labels or read_labels(model_path) or data_names
+    if names is not None and len(names) != outputs.shape[-1]:
+        names = None
+    report = classification_report(y, outputs, names)
+    output_dir = output_dir or _default_output_dir(model_path)
+    os.makedirs(output_dir, exist_ok=True)
+    files = {"confusion_matrix": plot_confusion_matrix(
+        report["confusion_matrix"], report["class_names"], os.path.join(output_dir, "confusion_matrix.png"))}
+    if history is None:
+        card = read_model_card(model_path) or {}
+        summary = card.get("history")
+    else:
+        summary = history_summary(history)
+    if summary and summary.get("history"):
+        files["training_curves"] = plot_training_curves(
+            summary["history"], os.path.join(output_dir, "training_curves.png"), summary.get("stages"))
+    report.update(model=str(model_path), format=model.format, data=str(data), split=split, files=files)
+    report_path = os.path.join(output_dir, "evaluation.json")
+    with open(report_path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+    os.replace(report_path + ".tmp", report_path)
+    files["report"] = report_path
+    return report
+
+
+def run(args) -> int:
+    from keras_transfer.export import format_classification_report
+
+    labels, history = None, None
+    if args.labels:
+        with open(args.labels, encoding="utf-8") as handle:
+            labels = [line.rstrip("\n") for line in handle if line.strip()]
+    if args.history:
+        from keras_transfer.export.model_card import load_history_file
+
+        history = load_history_file(args.history)
+    report = evaluate_model(
+        args.model, args.data, split=args.split, limit=args.limit, output_dir=args.output_dir, labels=labels,
+        history=history, resize=args.resize, batch_size=args.batch_size, seed=args.seed,
+    )
+    print(f"{report['model']} ({report['format']}) on {report['data']} [{report['split']}]\n")
+    print(format_classification_report(report))
+    print("\nwritten: " + ", ".join(report["files"].values()))
+    if "training_curves" not in report["files"]:
+        print("no training history found (model_card.json or --history): training curves skipped")
+    return 0
+
+
+def register(commands):
+    parser = commands.add_parser(
+        "evaluate", help="per-class precision/recall, confusion-matrix and training-curve PNGs for any model format"
+    )
+    parser.add_argument("model", help=".keras file, SavedModel directory, .tflite or .onnx file")
+    parser.add_argument("--data", required=True,
+                        help="a dataset name (animal_mnist, mnist5k, digits), a .npz with x and y, or an image folder")
+    parser.add_argument("--split", default="test", help="split of a dataset name (default test)")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate the first N examples only")
+    parser.add_argument("--output-dir", default=None, help="where the PNGs and evaluation.json go")
+    parser.add_argument("--labels", default=None, help="labels.txt (default: the one beside the model)")
+    parser.add_argument("--history", default=None, help="JSON with the training History (default: model_card.json)")
+    parser.add_argument("--resize", action="store_true", help="resize images to the model's input size")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0, help="split seed of a dataset name")
+    parser.set_defaults(run=run)
