@@ -5,15 +5,19 @@ The public API, re-exported explicitly:
 - ``keras_transfer.backbones``: ``get``, ``list_backbones``, ``Backbone``, ``BackboneSpec``, ``register``.
 - ``keras_transfer.heads``: ``ClassificationHead``, ``RegressionHead``.
 - ``keras_transfer.TransferModel`` and ``keras_transfer.fine_tune``.
+- ``keras_transfer.augmentation``: in-model augmentation presets, MixUp / CutMix, SpecAugment, token masking.
 - ``keras_transfer.data``: datasets (offline sets, image folders, arrays, tfds).
 - ``keras_transfer.weights``: weight sources (``read_torch_checkpoint``, offline ImageNet packages).
 """
 
-from keras_transfer import backbones, errors, heads
+from keras_transfer import augmentation, backbones, callbacks, errors, features, heads, optimizers
+from keras_transfer import layers
 from keras_transfer.backbones import Backbone
+from keras_transfer.export import export as export_model  # the package is keras_transfer.export
 from keras_transfer.heads import ClassificationHead, RegressionHead
-from keras_transfer.models import TransferModel
+from keras_transfer.models import MultiTaskModel, TransferModel
 from keras_transfer.training import FineTuneHistory, fine_tune
+from keras_transfer.training.lr_find import lr_find
 
 __version__ = "0.1.0"
 
@@ -21,10 +25,19 @@ __all__ = [
     "Backbone",
     "ClassificationHead",
     "FineTuneHistory",
+    "MultiTaskModel",
     "RegressionHead",
     "TransferModel",
+    "augmentation",
     "backbones",
+    "callbacks",
     "errors",
+    "export",
+    "export_model",
+    "features",
     "fine_tune",
     "heads",
+    "layers",
+    "lr_find",
+    "optimizers",
 ]

@@ -15,6 +15,8 @@ __all__ = [
     "CorruptWeightsError",
     "UnsafeCheckpointError",
     "DatasetUnavailableError",
+    "CacheDirectoryError",
+    "ExportError",
 ]
 
 
@@ -51,3 +53,11 @@ class UnsafeCheckpointError(CorruptWeightsError):
 
 class DatasetUnavailableError(KerasTransferError, OSError):
     """A dataset could not be loaded (not installed, offline, not prepared)."""
+
+
+class ExportError(KerasTransferError, OSError):
+    """A model could not be exported or its exported file run (unwritable path, converter or runtime missing)."""
+
+
+class CacheDirectoryError(KerasTransferError, OSError):
+    """A feature cache directory cannot be created or written (permissions, a file in the way, disk full)."""

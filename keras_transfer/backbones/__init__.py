@@ -1,13 +1,21 @@
 """Pretrained feature extractors as Keras layers, and their registry."""
 
 from keras_transfer.backbones.backbone import Backbone, parse_trainable_mode
+from keras_transfer.backbones.audio import AudioBackbone, AudioFrontEnd
+from keras_transfer.backbones.base import INPUT_KINDS, BaseBackbone
 from keras_transfer.backbones.layer_groups import LayerGroup, split_into_groups
 from keras_transfer.backbones.registry import get, get_spec, list_backbones, register
 from keras_transfer.backbones.spec import PREPROCESSING_MODES, BackboneSpec
+from keras_transfer.backbones.text import TextBackbone
+from keras_transfer.backbones.word_vectors import WordVectorBackbone
 
 __all__ = [
+    "AudioBackbone",
+    "AudioFrontEnd",
     "Backbone",
     "BackboneSpec",
+    "BaseBackbone",
+    "INPUT_KINDS",
     "LayerGroup",
     "PREPROCESSING_MODES",
     "get",
@@ -16,4 +24,6 @@ __all__ = [
     "parse_trainable_mode",
     "register",
     "split_into_groups",
+    "TextBackbone",
+    "WordVectorBackbone",
 ]

@@ -1,12 +1,12 @@
 """`Backbone`: a pretrained feature extractor as one Keras layer, with preprocessing and freeze modes inside."""
 
-import re
-from typing import List, Optional
+from typing import Optional
 
 import keras
 from keras import ops
 
-from keras_transfer.backbones.layer_groups import LayerGroup, split_into_groups
+from keras_transfer.backbones.base import BaseBackbone, parse_trainable_mode
+from keras_transfer.backbones.layer_groups import split_into_groups
 from keras_transfer.backbones.registry import get_spec
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
@@ -17,50 +17,8 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 _CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 
 
-def parse_trainable_mode(mode, n_groups: int) -> int:
-    """How many layer groups (counted from the output end) a trainable mode unfreezes.
-
-    Args:
-        mode: ``"frozen"``, ``"full"``, ``"last:N"``, an int N, or a bool (True = "full").
-        n_groups: int. Number of layer groups in the backbone.
-
-    Returns:
-        int between 0 and ``n_groups``.
-
-    Raises:
-        InvalidConfigError: an unknown mode or N outside ``[0, n_groups]``.
-
-    Examples:
-    >>> keras_transfer.backbones.parse_trainable_mode("last:2", 6)
-    2
-    """
-    allowed = f"'frozen', 'full' or 'last:N' with 0 <= N <= {n_groups}"
-    if isinstance(mode, bool):
-        return n_groups if mode else 0
-    if isinstance(mode, int):
-        n = mode
-    elif isinstance(mode, str) and mode in ("frozen", "full"):
-        return 0 if mode == "frozen" else n_groups
-    elif isinstance(mode, str) and re.fullmatch(r"last:\d+", mode.strip()):
-        n = int(mode.split(":")[1])
-    else:
-        raise InvalidConfigError(f"Unknown trainable mode. Received: trainable={mode!r}. Use {allowed}.")
-    if not 0 <= n <= n_groups:
-        raise InvalidConfigError(
-            f"The backbone has {n_groups} layer groups, so it cannot unfreeze {n}. "
-            f"Received: trainable={mode!r}. Use {allowed}."
-        )
-    return n
-
-
-def _mode_name(n: int, n_groups: int) -> str:
-    if n == 0:
-        return "frozen"
-    return "full" if n == n_groups else f"last:{n}"
-
-
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class Backbone(keras.layers.Layer):
+class Backbone(BaseBackbone):
     """A registered pretrained network as a feature-extraction layer.
 
     Raw images go in: ``(batch, height, width, channels)`` with values in ``[0, 255]`` (uint8 or float),
@@ -95,6 +53,8 @@ class Backbone(keras.layers.Layer):
     ['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'top']
     """
 
+    input_kind = "image"
+
     def __init__(
         self,
         backbone_name: str,
@@ -107,7 +67,7 @@ class Backbone(keras.layers.Layer):
         **kwargs,
     ):
         kwargs.setdefault("name", backbone_name)
-        super().__init__(**kwargs)
+        super().__init__(train_bn=train_bn, **kwargs)
         self.spec = get_spec(backbone_name)
         self.backbone_name = self.spec.name
         self.image_shape = self._check_image_shape(input_shape)
@@ -116,16 +76,13 @@ class Backbone(keras.layers.Layer):
                 f"Unknown pooling. Received: pooling={pooling!r}. Use 'avg', 'max' or None (feature maps)."
             )
         self.pooling = pooling
-        self.train_bn = bool(train_bn)
         self.network = self.spec.build(self.image_shape, weights)
         if weights_source is None:
             weights_source = {"imagenet": self.spec.imagenet_source, None: "random initialisation"}.get(
                 weights, f"file {weights}" if isinstance(weights, str) else repr(weights)
             )
         self.weights_source = weights_source
-        self._groups = split_into_groups(self.network, self.spec.group_key)
-        self._unfrozen = 0
-        self.set_mode(mode)
+        self._init_groups(split_into_groups(self.network, self.spec.group_key), mode)
 
     # ------------------------------------------------------------------ shapes
     def _check_image_shape(self, input_shape):
@@ -209,61 +166,33 @@ class Backbone(keras.layers.Layer):
         # Frozen: the whole network runs in inference mode (BatchNorm statistics, dropout, stochastic depth).
         # Unfrozen: BatchNorm layers still run in inference mode through trainable=False (Keras uses batch
         # statistics only when `training and layer.trainable`), unless train_bn=True.
-        features = self.network(x, training=training if self._unfrozen else False)
+        features = self.network(x, training=self._network_training(training))
         if self.pooling == "avg":
             return ops.mean(features, axis=(1, 2))
         if self.pooling == "max":
             return ops.max(features, axis=(1, 2))
         return features
 
-    # -------------------------------------------------------------- freezing
-    @property
-    def layer_groups(self) -> List[LayerGroup]:
-        """The network's layer groups, ordered input → output."""
-        return list(self._groups)
-
-    @property
-    def mode(self) -> str:
-        """Current trainable mode: ``"frozen"``, ``"last:N"`` or ``"full"``."""
-        return _mode_name(self._unfrozen, len(self._groups))
-
-    @property
-    def unfrozen_groups(self) -> int:
-        """How many groups (from the output end) are trainable."""
-        return self._unfrozen
-
-    def set_mode(self, mode):
-        """Set the trainable mode; call ``model.compile()`` afterwards for it to take effect in training.
+    # ------------------------------------------------------------- validation
+    def validate_inputs(self, x, what: str = "x"):
+        """Check raw images before training (``keras_transfer.data.validate_images``).
 
         Args:
-            mode: ``"frozen"``, ``"last:N"``, ``"full"``, an int N or a bool.
+            x: array of images ``(N, H, W, C)``, C = 1 or 3.
+            what: str. The argument name used in error messages.
 
         Returns:
-            str: the normalised mode.
+            np.ndarray: the images.
         """
-        n = parse_trainable_mode(mode, len(self._groups))
-        self.network.trainable = True
-        for layer in self.network.layers:
-            layer.trainable = False
-        for group in self._groups[len(self._groups) - n:]:
-            for layer in group.layers:
-                is_bn = isinstance(layer, keras.layers.BatchNormalization)
-                layer.trainable = self.train_bn or not is_bn
-        self._unfrozen = n
-        return self.mode
+        from keras_transfer.data.validation import validate_images
 
-    def freeze(self):
-        """Freeze every layer group (inference mode throughout). Returns the new mode."""
-        return self.set_mode("frozen")
+        return validate_images(x, what=what)
 
-    def unfreeze(self, n_groups: Optional[int] = None):
-        """Unfreeze the last ``n_groups`` layer groups (all when None). BatchNorm stays frozen unless
-        ``train_bn``. Returns the new mode.
+    def validate_dataset(self, dataset, *, num_classes=None, multi_label: bool = False, what: str = "dataset"):
+        """Check a batched image dataset statically (``keras_transfer.data.validate_dataset``)."""
+        from keras_transfer.data.validation import validate_dataset
 
-        Args:
-            n_groups: int or None.
-        """
-        return self.set_mode("full" if n_groups is None else int(n_groups))
+        return validate_dataset(dataset, num_classes=num_classes, multi_label=multi_label, what=what)
 
     # ------------------------------------------------------------ serialising
     def get_config(self):

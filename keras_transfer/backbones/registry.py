@@ -17,10 +17,12 @@ def _load_builtins():
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
+    from keras_transfer.backbones.audio import audio_specs
     from keras_transfer.backbones.converted import converted_specs
     from keras_transfer.backbones.image import keras_application_specs
+    from keras_transfer.backbones.text import text_specs
 
-    for spec in converted_specs() + keras_application_specs():
+    for spec in converted_specs() + keras_application_specs() + text_specs() + audio_specs():
         _REGISTRY.setdefault(spec.name, spec)
 
 
@@ -104,7 +106,11 @@ def get(name, weights="imagenet", input_shape=None, pooling="avg", trainable="fr
     """Build a ``Backbone`` layer from the registry.
 
     Args:
-        name: str. Registry name, e.g. ``"mobilenet_v2"`` (see ``list_backbones()``).
+        name: str. Registry name, e.g. ``"mobilenet_v2"`` (see ``list_backbones()``); text: ``"minilm_l6"``,
+            a KerasHub preset name or a local preset directory (``TextBackbone``); audio: ``"audio_cnn"``
+            (``AudioBackbone``). For text ``input_shape=(sequence_length,)``, ``pooling="avg"`` is mean
+            pooling and ``weights="imagenet"`` means the preset's pretrained weights; for audio
+            ``input_shape=(num_samples,)``.
         weights: ``"imagenet"``, ``None`` (random init) or a path to a ``.weights.h5`` / ``.npz`` file.
         input_shape: tuple ``(height, width)`` or ``(height, width, 3)``: the resolution the network runs
             at. Raw images of any size and 1 or 3 channels are resized and mapped to it inside the layer.
@@ -123,7 +129,17 @@ def get(name, weights="imagenet", input_shape=None, pooling="avg", trainable="fr
     1280
     """
     from keras_transfer.backbones.backbone import Backbone
+    from keras_transfer.backbones.text import preset_spec
 
+    _load_builtins()
+    # Text / audio specs build their own backbone kind; unregistered KerasHub text presets and local preset
+    # directories become text backbones.
+    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else name
+    spec = _REGISTRY.get(key) or preset_spec(name)
+    if spec is not None and getattr(spec, "input_kind", "image") != "image":
+        return spec.create(
+            weights=weights, input_shape=input_shape, pooling=pooling, trainable=trainable, train_bn=train_bn
+        )
     return Backbone(
         name, weights=weights, input_shape=input_shape, pooling=pooling, mode=trainable, train_bn=train_bn
     )

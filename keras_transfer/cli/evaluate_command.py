@@ -44,10 +44,10 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
     )
     from keras_transfer.export.plots import plot_confusion_matrix, plot_training_curves
 
-    model = load_exported(model_path)
     x, y, data_names = load_labelled_data(data, split, limit, seed=seed)
     if y is None:
         raise InvalidInputError(f"Evaluation needs labels. Received: data {data!r} without y. Add a 'y' array.")
+    model = load_exported(model_path)
     x = fit_images(x, model.input_shape, resize)
     outputs = model.predict(x, batch_size)
     names = labels or read_labels(model_path) or data_names

@@ -21,6 +21,10 @@ class Head(keras.layers.Layer):
         hidden_units: sequence of int. Sizes of hidden Dense layers before the output.
         dropout: float in [0, 1). Dropout before each Dense layer.
         hidden_activation: str. Activation of the hidden layers.
+        kernel_initializer: initializer of the output layer's kernel. ``"near_zero"`` (default): normal with
+            stddev 1e-3, so outputs start at the output bias (as BiT starts fine-tuning from a zero head) and
+            ``keras_transfer.callbacks.BiasInitializer`` can set the initial loss to the label prior's entropy,
+            while a small gradient still reaches the backbone from the first step; or any Keras initializer.
         **kwargs: base ``keras.layers.Layer`` arguments.
     """
 
@@ -31,6 +35,7 @@ class Head(keras.layers.Layer):
         hidden_units: Sequence[int] = (),
         dropout: float = 0.0,
         hidden_activation: str = "relu",
+        kernel_initializer="near_zero",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -53,7 +58,15 @@ class Head(keras.layers.Layer):
         ]
         self.dropout_layers = [keras.layers.Dropout(self.dropout) for _ in range(len(hidden_units) + 1)]
         # The output stays float32 under mixed precision: softmax / sigmoid in float16 lose precision.
-        self.output_layer = keras.layers.Dense(self.units, activation=activation, dtype="float32", name="output")
+        self.kernel_initializer = kernel_initializer
+        initializer = (
+            keras.initializers.RandomNormal(stddev=1e-3)
+            if kernel_initializer == "near_zero"
+            else keras.initializers.get(kernel_initializer)
+        )
+        self.output_layer = keras.layers.Dense(
+            self.units, activation=activation, dtype="float32", name="output", kernel_initializer=initializer
+        )
 
     def build(self, input_shape):
         shape = tuple(input_shape)
@@ -87,4 +100,6 @@ class Head(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(hidden_units=list(self.hidden_units), dropout=self.dropout)
+        if self.kernel_initializer != "near_zero":
+            config.update(kernel_initializer=keras.initializers.serialize(keras.initializers.get(self.kernel_initializer)))
         return config

@@ -1,5 +1,7 @@
 """Models that combine a backbone with heads."""
 
+from keras_transfer.models.multi_task_model import MultiTaskModel
+from keras_transfer.models.shift_bias import DistributionShiftBias
 from keras_transfer.models.transfer_model import TransferModel
 
-__all__ = ["TransferModel"]
+__all__ = ["DistributionShiftBias", "MultiTaskModel", "TransferModel"]

@@ -4,7 +4,7 @@ from typing import Optional
 
 import keras
 
-from keras_transfer.backbones.backbone import Backbone
+from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.heads.head import Head
 
@@ -25,7 +25,11 @@ class TransferModel(keras.Model):
     Args:
         backbone: Backbone, or a registry name (then built with ImageNet weights, frozen).
         head: Head. E.g. ``ClassificationHead(10)``.
-        augmentation: a Keras layer (or ``keras.Sequential``) applied to raw images in training, or None.
+        augmentation: a Keras layer (or ``keras.Sequential``) applied to raw images in training, a preset name
+            or op config for ``keras_transfer.augmentation.get`` (``"medium"``), or None.
+        shift_bias: bool or dict. Put a ``keras_transfer.layers.DistributionShiftBias`` (learnable per-feature
+            shift, optional scale) between the backbone and the head; a dict gives its arguments
+            (``{"scale": True, "l2": 1e-3, "lr_multiplier": 10.0}``).
         **kwargs: base ``keras.Model`` arguments (``name``).
 
     Examples:
@@ -37,13 +41,15 @@ class TransferModel(keras.Model):
     (2, 3)
     """
 
-    def __init__(self, backbone, head: Head, augmentation: Optional[keras.layers.Layer] = None, **kwargs):
+    def __init__(
+        self, backbone, head: Head, augmentation: Optional[keras.layers.Layer] = None, shift_bias=False, **kwargs
+    ):
         super().__init__(**kwargs)
         if isinstance(backbone, str):
             from keras_transfer.backbones.registry import get
 
             backbone = get(backbone)
-        if not isinstance(backbone, Backbone):
+        if not isinstance(backbone, BaseBackbone):
             raise InvalidConfigError(
                 "TransferModel needs a keras_transfer Backbone (keras_transfer.backbones.get(name)) or a registry "
                 f"name. Received: backbone of type {type(backbone).__name__}."
@@ -53,6 +59,14 @@ class TransferModel(keras.Model):
                 "TransferModel needs a head layer such as keras_transfer.heads.ClassificationHead(num_classes). "
                 f"Received: head of type {type(head).__name__}."
             )
+        if isinstance(augmentation, (str, list, dict)):  # a preset name or op config
+            from keras_transfer.augmentation.presets import get as get_augmentation
+
+            augmentation = get_augmentation(augmentation)
+        if augmentation is not None:
+            from keras_transfer.augmentation.compatibility import check_augmentation_target
+
+            check_augmentation_target(backbone, augmentation)  # no image augmentation on text / audio inputs
         if augmentation is not None and not isinstance(augmentation, keras.layers.Layer):
             raise InvalidConfigError(
                 "augmentation must be a Keras layer (e.g. keras.Sequential([keras.layers.RandomFlip()])) or None. "
@@ -61,12 +75,21 @@ class TransferModel(keras.Model):
         self.backbone = backbone
         self.head = head
         self.augmentation = augmentation
+        self.shift = None  # keras_transfer.layers.DistributionShiftBias before the head (shift_bias=True)
+        if shift_bias:
+            from keras_transfer.models.shift_bias import DistributionShiftBias
+
+            self.shift_bias = dict(shift_bias) if isinstance(shift_bias, dict) else True
+            self.shift = DistributionShiftBias(**(shift_bias if isinstance(shift_bias, dict) else {}), name="shift")
+            self.shift.build((None, backbone.output_dim))
 
     def call(self, inputs, training=None):
         x = inputs
         if self.augmentation is not None and training:
             x = self.augmentation(keras.ops.cast(x, "float32"), training=True)
         features = self.backbone(x, training=training)
+        if self.shift is not None:
+            features = self.shift(features)
         return self.head(features, training=training)
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
@@ -82,7 +105,22 @@ class TransferModel(keras.Model):
             loss = self.head.default_loss()
         if metrics is None and hasattr(self.head, "default_metrics"):
             metrics = self.head.default_metrics()
+        if self.shift is not None:  # the shift layer's own LR multiplier (a sub-optimizer)
+            from keras_transfer.models.multi_task_model import task_optimizer
+
+            optimizer = task_optimizer(self, optimizer)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def build_from_config(self, config):
+        """Build a loaded model. Text backbones cannot be traced here (strings in, and the tokenizer's
+        vocabulary loads only after building), but every non-image backbone builds its network in
+        ``__init__``: only the layers after it need building."""
+        if getattr(self.backbone, "input_kind", "image") == "image":
+            return super().build_from_config(config)
+        for layer in (self.shift, self.head):
+            if layer is not None and not layer.built:
+                layer.build((None, self.backbone.output_dim))
+        self.built = True
 
     def compile_from_config(self, config):
         """Recompile a loaded model with its saved optimizer, loss and metrics (``.keras`` files)."""
@@ -105,6 +143,8 @@ class TransferModel(keras.Model):
                 keras.saving.serialize_keras_object(self.augmentation) if self.augmentation is not None else None
             ),
         )
+        if self.shift is not None:
+            config.update(shift_bias=self.shift_bias)
         return config
 
     @classmethod

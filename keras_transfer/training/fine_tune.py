@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.training.history import FineTuneHistory
+from keras_transfer.training.stage_plan import StagePlan
 
 __all__ = ["fine_tune", "make_optimizer"]
 
@@ -64,12 +65,22 @@ def _check_epochs(name, value):
     return value
 
 
-def _label_loss(model, y):
+def _label_shape(data, y):
+    """Shape of one batch of labels: from the arrays, or from a Dataset's element_spec; None if unknown."""
+    if y is not None:
+        return tuple(np.shape(y))
+    spec = getattr(data, "element_spec", None)
+    if isinstance(spec, tuple) and len(spec) >= 2 and getattr(spec[1], "shape", None) is not None:
+        return tuple(spec[1].shape) if spec[1].shape.rank is not None else None
+    return None
+
+
+def _label_loss(model, label_shape):
     """Loss and metrics fitting the labels' form (one-hot labels on a softmax head need categorical CE)."""
-    head = model.head
+    head = getattr(model, "head", None)  # None for a MultiTaskModel (each head brings its loss)
     if getattr(head, "multi_label", True) or getattr(head, "num_classes", None) is None:
         return None, None
-    if y is not None and np.ndim(y) == 2 and np.shape(y)[1] == head.num_classes and head.num_classes > 1:
+    if label_shape is not None and len(label_shape) == 2 and label_shape[1] == head.num_classes > 1:
         return keras.losses.CategoricalCrossentropy(), [keras.metrics.CategoricalAccuracy(name="accuracy")]
     return None, None
 
@@ -78,22 +89,30 @@ def _prepare(model, data, what, batch_size):
     """Validate ``data`` and turn it into ``fit`` arguments: (x, y, batch_size) or (dataset, None, None)."""
     import tensorflow as tf
 
+    if hasattr(model, "heads"):  # MultiTaskModel: {task: y} labels (-1 / NaN missing), checked per head
+        from keras_transfer.models.multi_task_model import prepare_multi_task_data
+
+        return prepare_multi_task_data(model, data, what, batch_size)
+
     from keras_transfer.data import validation
 
     head = model.head
     num_classes = getattr(head, "num_classes", None)
     multi_label = bool(getattr(head, "multi_label", False))
     is_classifier = num_classes is not None
+    # Inputs are checked by the backbone's kind (image / text / audio); plain image checks otherwise.
+    backbone = model.backbone
     if isinstance(data, tf.data.Dataset):
         if is_classifier:
-            validation.validate_dataset(data, num_classes=num_classes, multi_label=multi_label, what=what)
+            check_dataset = getattr(backbone, "validate_dataset", validation.validate_dataset)
+            check_dataset(data, num_classes=num_classes, multi_label=multi_label, what=what)
         return data, None, None, None
     if isinstance(data, keras.utils.PyDataset):
         return data, None, None, None
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = data
         x_name, y_name = ("x", "y") if what == "train" else ("x_val", "y_val")
-        x = validation.validate_images(x, what=x_name)
+        x = getattr(backbone, "validate_inputs", validation.validate_images)(x, what=x_name)
         if is_classifier:
             y = validation.validate_labels(
                 y, n=len(x), num_classes=num_classes, multi_label=multi_label, what=y_name
@@ -136,13 +155,18 @@ def fine_tune(
     head_epochs: int = 5,
     fine_tune_epochs: int = 5,
     unfreeze="all",
-    head_lr: float = 1e-3,
+    head_lr: Optional[float] = None,
     fine_tune_lr: Optional[float] = None,
+    lr="fixed",
+    lr_factor: Optional[float] = None,
     optimizer="adam",
     batch_size: int = 32,
     callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
     train_bn: Optional[bool] = None,
     verbose="auto",
+    cache_dir=None,
+    mixup: Optional[float] = None,
+    cutmix: Optional[float] = None,
 ) -> FineTuneHistory:
     """Train a transfer model in two stages and return one merged History.
 
@@ -157,14 +181,29 @@ def fine_tune(
         validation: same forms, or None.
         head_epochs: int. Epochs of stage 1 (0 skips it).
         fine_tune_epochs: int. Epochs of stage 2 (0 skips it).
-        unfreeze: ``"all"``, ``"none"``, an int N (last N layer groups) or ``"last:N"``.
-        head_lr: float. Learning rate of stage 1.
-        fine_tune_lr: float. Learning rate of stage 2; defaults to ``head_lr / 10``.
+        unfreeze: ``"all"``, ``"none"``, an int N (last N layer groups), ``"last:N"``, ``"gradual"`` (one more
+            group per epoch) or a ``keras_transfer.callbacks.GradualUnfreezing`` policy.
+        head_lr: float or None. Learning rate of stage 1; None: 1e-3, or the LR finder's suggestion with
+            ``lr="auto"``.
+        fine_tune_lr: float. Learning rate of stage 2 (with ``lr="auto"``: the top group's starting rate);
+            defaults to ``head_lr / 10``.
+        lr: ``"fixed"`` or ``"auto"``: LR finder for stage 1, per-group rates ramping up after unfreezing,
+            warmup and plateau reduction, every rate logged (``keras_transfer.training.stage_plan.StagePlan``).
+        lr_factor: float > 1 or None. Discriminative rates in stage 2: each backbone group ``lr_factor`` times
+            slower than the one above (``keras_transfer.optimizers.discriminative``).
         optimizer: optimizer name, instance (its config is copied per stage) or ``lr -> optimizer`` callable.
         batch_size: int. Batch size for array inputs.
         callbacks: list of Keras callbacks, used in both stages.
         train_bn: bool or None. Let BatchNorm train in stage 2; None keeps the backbone's setting (off).
         verbose: passed to ``fit``.
+        cache_dir: str, os.PathLike or None. Run stage 1 as sequential training: extract the frozen backbone's
+            features once into this cache (reused on later calls with the same backbone, weights and data),
+            train the head on them, stitch it back and check it (``keras_transfer.features.train_head``).
+            With ``model.augmentation`` the cache holds 4 augmented views per example. None: no cache.
+        mixup: float > 0 or None. MixUp's Beta alpha (e.g. 0.2): training batches are mixed in a dataset
+            transform (``keras_transfer.augmentation.MixUpCutMix``), targets become soft one-hot rows and the
+            loss categorical cross-entropy. Classification heads only.
+        cutmix: float > 0 or None. CutMix's Beta alpha (e.g. 1.0); with ``mixup`` too, each batch uses one.
 
     Returns:
         FineTuneHistory: ``history`` over all epochs, ``stages`` with each stage's epochs, LR and mode.
@@ -183,15 +222,21 @@ def fine_tune(
     ([0, 1], ['head', 'fine_tune'])
     """
     backbone = getattr(model, "backbone", None)
-    if backbone is None or not hasattr(backbone, "set_mode") or not hasattr(model, "head"):
+    if backbone is None or not hasattr(backbone, "set_mode") or not (hasattr(model, "head") or hasattr(model, "heads")):
         raise InvalidConfigError(
             "fine_tune needs a keras_transfer model with a backbone and a head, e.g. "
             "keras_transfer.TransferModel(keras_transfer.backbones.get('mobilenet_v2'), ClassificationHead(n)). "
             f"Received: model of type {type(model).__name__}."
         )
+    if hasattr(model, "heads"):  # MultiTaskModel: no feature cache / MixUp (they use one head's labels)
+        from keras_transfer.models.multi_task_model import check_fine_tune_options
+
+        check_fine_tune_options(model, cache_dir=cache_dir, mixup=mixup, cutmix=cutmix)
     head_epochs = _check_epochs("head_epochs", head_epochs)
     fine_tune_epochs = _check_epochs("fine_tune_epochs", fine_tune_epochs)
-    head_lr = _check_lr("head_lr", head_lr)
+    plan = StagePlan(model, lr, optimizer, head_lr, fine_tune_lr, lr_factor, unfreeze)  # lr="auto", "gradual"
+    unfreeze = plan.unfreeze
+    head_lr = _check_lr("head_lr", 1e-3 if head_lr is None else head_lr)
     fine_tune_lr = _check_lr("fine_tune_lr", head_lr / 10 if fine_tune_lr is None else fine_tune_lr)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidConfigError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}.")
@@ -201,13 +246,25 @@ def fine_tune(
             "Nothing to train. Received: head_epochs=0 and fine_tune_epochs=0. Set at least one of them above 0."
         )
     make_optimizer(optimizer, head_lr)  # fail on a bad optimizer before any work
+    if cache_dir is not None and head_epochs:
+        from keras_transfer.features.sequential import check_cached_training
+
+        check_cached_training(model, train, cache_dir)
 
     x, y, fit_batch, labels = _prepare(model, train, "train", batch_size)
     validation_data = None
     if validation is not None:
         vx, vy, _, _ = _prepare(model, validation, "validation", batch_size)
         validation_data = vx if vy is None else (vx, vy)
-    loss, metrics = _label_loss(model, labels)
+    loss, metrics = _label_loss(model, _label_shape(train, labels))
+    if mixup is not None or cutmix is not None:  # MixUp / CutMix: a dataset transform (keras_transfer.augmentation)
+        from keras_transfer.augmentation.mixing import mixing_fit_arguments
+
+        x, validation_data, loss, metrics = mixing_fit_arguments(
+            model, x, y, validation_data, mixup=mixup, cutmix=cutmix, batch_size=batch_size, cache_dir=cache_dir
+        )
+        y, fit_batch = None, None
+    head_lr, fine_tune_lr = plan.resolve_rates(x if y is None else (x, y), batch_size, loss, metrics)
     callbacks = list(callbacks or [])
     if train_bn is not None:
         backbone.train_bn = bool(train_bn)
@@ -221,18 +278,30 @@ def fine_tune(
         if epochs == 0:
             continue
         backbone.set_mode(n_groups)
+        if name == "head" and cache_dir is not None:  # sequential training on cached features
+            from keras_transfer.features.sequential import train_head
+
+            stage_history = train_head(
+                model, x if y is None else (x, y), validation_data, cache_dir=cache_dir, epochs=epochs,
+                optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=metrics,
+                batch_size=batch_size, callbacks=callbacks, verbose=verbose, initial_epoch=epoch,
+            )
+            history.add_stage(name, stage_history, learning_rate, backbone.mode)
+            epoch += epochs
+            continue
         # `trainable` changes only take effect at compile time: every stage recompiles.
-        model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=metrics)
-        stage_history = model.fit(
+        model.compile(optimizer=plan.make_optimizer(name, learning_rate), loss=loss, metrics=metrics)
+        stage_history = plan.fit_stage(name, epoch, epochs, lambda start, end, extra: model.fit(
             x,
             y,
             batch_size=fit_batch,
-            epochs=epoch + epochs,
-            initial_epoch=epoch,
+            epochs=end,
+            initial_epoch=start,
             validation_data=validation_data,
-            callbacks=callbacks,
+            callbacks=extra + callbacks,
             verbose=verbose,
-        )
-        history.add_stage(name, stage_history, learning_rate, backbone.mode)
+        ), loss, metrics, plan.steps_per_epoch(x if y is None else (x, y), batch_size),
+            "val_loss" if validation_data is not None else "loss")
+        history.add_stage(name, stage_history, plan.stage_learning_rate(name), backbone.mode)
         epoch += epochs
     return history

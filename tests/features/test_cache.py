@@ -108,10 +108,15 @@ def test_each_fingerprint_part_invalidates(labelled_images, tmp_path):
     from keras_transfer.testing import register_tiny_backbone
 
     x, y = labelled_images
+    base_weights = None
     keys = set()
     for change in CHANGES:
         backbone = kt.backbones.get(register_tiny_backbone(), weights=None, input_shape=(32, 32))
+        if base_weights is None:
+            base_weights = backbone.network.get_weights()
+        backbone.network.set_weights(base_weights)
         before = extract(backbone, (x, y), tmp_path)
+        assert before.hit == bool(keys)  # a new backbone object with the same weights hits
         keys.add(before.key)
         changed, x2 = change(backbone, x)
         after = extract(changed, (x2, y), tmp_path)
@@ -288,26 +293,38 @@ def test_images_without_labels(tiny_backbone, labelled_images, tmp_path):
     assert next(iter(cache.as_dataset(16))).shape == (16, 32)
 
 
-def test_memory_stays_bounded_by_one_shard(tiny_backbone, tmp_path):
-    # 6,000 memory-mapped images -> 768 kB of features, written in shards of 200 rows (25.6 kB each).
-    images = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype="uint8", shape=(6000, 16, 16, 1))
+def test_memory_stays_bounded_by_one_shard(tmp_path):
+    from keras_transfer.testing import register_tiny_backbone
+
+    # Feature maps (4x4x32 floats = 2 kB per example): 3,000 memory-mapped images give 6 MB of features,
+    # written in shards of 100 rows (200 kB). Holding them all at once would need at least 6 MB.
+    backbone = kt.backbones.get(register_tiny_backbone(), weights=None, input_shape=(32, 32), pooling=None)
+    images = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype="uint8", shape=(3000, 16, 16, 1))
     images[:] = np.random.default_rng(0).integers(0, 256, images.shape, dtype=np.uint8)
     images.flush()
     images = np.load(tmp_path / "x.npy", mmap_mode="r")
-    labels = np.arange(6000) % 5
+    labels = np.arange(3000) % 5
+    extract(backbone, (images[:10], labels[:10]), tmp_path / "cache", shard_size=100, batch_size=100)  # trace
     tracemalloc.start()
     try:
-        cache = extract(tiny_backbone, (images, labels), tmp_path / "cache", shard_size=200, batch_size=100)
+        cache = extract(backbone, (images, labels), tmp_path / "cache", shard_size=100, batch_size=100)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    features_bytes = 6000 * 32 * 4
-    assert cache.num_examples == 6000 and len(cache.shards) == 30
-    assert all(shard["rows"] == 200 for shard in cache.shards)
-    # Streamed: far below the size of all features (or all images, 1.5 MB) held at once.
+    features_bytes = 3000 * 4 * 4 * 32 * 4
+    assert cache.num_examples == 3000 and len(cache.shards) == 30 and cache.feature_shape == (4, 4, 32)
+    assert all(shard["rows"] == 100 for shard in cache.shards)
     assert peak < features_bytes / 4, f"peak {peak} B while extracting {features_bytes} B of features"
     on_disk = sum(os.path.getsize(p) for p in glob.glob(os.path.join(cache.path, "features-*.npy")))
     assert on_disk >= features_bytes
+    # Reading back for training streams too: one shard at a time.
+    tracemalloc.start()
+    try:
+        n_batches = sum(1 for _ in cache.as_dataset(64, max_memory_bytes=features_bytes // 4, view=0))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert n_batches == 47 and peak < features_bytes / 4
 
 
 def test_streamed_training_dataset_matches_in_memory_one(tiny_backbone, labelled_images, tmp_path):

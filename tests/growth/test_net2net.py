@@ -122,11 +122,11 @@ def test_grown_model_saves_and_reloads(kit, tmp_path):
 def test_grown_model_trains_on_with_a_fresh_optimizer(kit):
     model = kit.build("dense_sequential", True)
     x, y = kit.inputs(model, n=16), np.arange(16) % 3
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", run_eagerly=True)
     model.fit(x, y, epochs=1, verbose=0)
     old_iterations = int(model.optimizer.iterations.numpy())
     grown = net2wider(model, "dense_1", 12, noise=0.1)
-    assert grown.compiled and grown.optimizer is not model.optimizer
+    assert grown.compiled and grown.optimizer is not model.optimizer and grown.run_eagerly
     assert int(grown.optimizer.iterations.numpy()) == 0
     assert float(grown.optimizer.learning_rate.numpy()) == pytest.approx(3e-3)
     before = grown.get_layer("dense_1").get_weights()[0].copy()

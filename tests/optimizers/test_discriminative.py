@@ -67,8 +67,8 @@ def test_survives_keras_round_trip_and_trains(tiny_model, tiny_images, tmp_path)
     for a, b in zip(tiny_model.optimizer.variables, loaded.optimizer.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     # Variables route to the same sub-optimizer after loading.
-    loaded_groups = {v.path: loaded.optimizer._var_to_optimizer_idx[loaded.optimizer._var_key(v)]
-                     for v in loaded.trainable_variables}
-    original = {v.path: tiny_model.optimizer._var_to_optimizer_idx[tiny_model.optimizer._var_key(v)]
-                for v in tiny_model.trainable_variables}
+    loaded_groups = [loaded.optimizer._var_to_optimizer_idx[loaded.optimizer._var_key(v)]
+                     for v in loaded.trainable_variables]
+    original = [tiny_model.optimizer._var_to_optimizer_idx[tiny_model.optimizer._var_key(v)]
+                for v in tiny_model.trainable_variables]
     assert loaded_groups == original

@@ -1,0 +1,64 @@
+"""`RandomGaussianNoise`: additive Gaussian pixel noise scaled to the pixel value range, in training only."""
+
+import math
+from typing import Optional, Tuple
+
+import keras
+from keras import ops
+
+from keras_transfer.errors import InvalidConfigError
+
+__all__ = ["RandomGaussianNoise"]
+
+
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class RandomGaussianNoise(keras.layers.Layer):
+    """Add zero-mean Gaussian noise whose standard deviation is a fraction of the value range.
+
+    ``keras.layers.GaussianNoise`` caps its standard deviation at 1, which is 0.4 % of a raw ``[0, 255]``
+    pixel range; this layer takes the deviation as a fraction of ``value_range`` instead. Identity at inference.
+
+    Args:
+        stddev: float in (0, 1]. Standard deviation as a fraction of ``value_range[1] - value_range[0]``.
+        value_range: pair. Pixel value range, ``(0, 255)`` for raw images.
+        seed: int or None.
+        **kwargs: base layer arguments.
+
+    Raises:
+        InvalidConfigError: ``stddev`` out of range.
+
+    Examples:
+    >>> import numpy as np
+    >>> noise = keras_transfer.augmentation.RandomGaussianNoise(0.05, seed=0)
+    >>> images = np.full((1, 8, 8, 1), 128, "float32")
+    >>> 0 < float(np.std(noise(images, training=True))) < 20
+    True
+    """
+
+    def __init__(
+        self, stddev: float = 0.03, value_range: Tuple[float, float] = (0, 255), seed: Optional[int] = None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or not math.isfinite(stddev) or not 0 < stddev <= 1:
+            raise InvalidConfigError(
+                f"stddev is a fraction of the value range and must be in (0, 1]. Received: stddev={stddev!r}."
+            )
+        self.stddev = float(stddev)
+        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        x = ops.cast(inputs, self.compute_dtype)
+        scale = self.stddev * (self.value_range[1] - self.value_range[0])
+        return x + scale * keras.random.normal(ops.shape(x), seed=self.seed_generator, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(stddev=self.stddev, value_range=self.value_range, seed=self.seed)
+        return config

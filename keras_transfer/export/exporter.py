@@ -1,0 +1,257 @@
+"""`export`: write a trained model as SavedModel / TFLite / ONNX, check it with its own runtime, describe it."""
+
+import os
+import shutil
+import tempfile
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from keras_transfer.errors import ExportError, InvalidConfigError, InvalidInputError
+from keras_transfer.export.litert import QUANTIZATIONS, converter_options, export_litert
+from keras_transfer.export.model_card import class_names_of, model_card, write_metadata
+from keras_transfer.export.onnx import export_onnx, require_onnx
+from keras_transfer.export.parity import check_parity
+from keras_transfer.export.report import ExportReport
+from keras_transfer.export.runtime import load_exported
+from keras_transfer.export.saved_model import export_saved_model
+
+__all__ = ["FORMATS", "export", "resolve_input_spec"]
+
+FORMATS = ("saved_model", "tflite", "onnx")
+_SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
+_N_RANDOM_PARITY = 16
+
+
+def _check_options(format, quantization, representative_data, path):
+    if format not in FORMATS:
+        hint = " ('tf_saved_model' is Keras' name for it)" if format == "tf_saved_model" else ""
+        hint = " ('litert' is Keras' name for it)" if format == "litert" else hint
+        raise InvalidConfigError(
+            f"Unknown export format{hint}. Received: format={format!r}. Use 'saved_model', 'tflite' or 'onnx'."
+        )
+    if quantization is not None and format != "tflite":
+        raise InvalidConfigError(
+            f"Quantization is a TFLite conversion option. Received: format={format!r}, "
+            f"quantization={quantization!r}. Use format='tflite', or quantization=None."
+        )
+    if format == "tflite":
+        converter_options(quantization, representative_data)  # validates before any work
+    if format == "onnx":
+        require_onnx()
+    suffix = os.path.splitext(str(path))[1].lower()
+    if format in _SUFFIX and suffix != _SUFFIX[format]:
+        raise InvalidConfigError(
+            f"A {format} export is one file ending in {_SUFFIX[format]}. Received: path={str(path)!r}. "
+            f"Use e.g. path='model{_SUFFIX[format]}'."
+        )
+    if format == "saved_model" and suffix in (".tflite", ".onnx", ".keras", ".h5"):
+        raise InvalidConfigError(
+            f"A SavedModel is a directory. Received: path={str(path)!r} with a {suffix} file suffix. "
+            "Use a directory path such as 'exported/model', or format='tflite' / 'onnx'."
+        )
+
+
+def _as_x(data):
+    if data is None:
+        return None
+    if isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) > 1:
+        return np.asarray(data[0])
+    return np.asarray(data)
+
+
+def resolve_input_spec(model, input_shape=None, data=None, input_dtype: str = "uint8"):
+    """The exported model's input: ``(None, *shape)`` and its dtype.
+
+    The shape comes from ``input_shape`` when given, else from the example data, else from a Functional
+    model's input, else (a ``TransferModel``) the backbone's working resolution with 3 channels.
+
+    Args:
+        model: keras.Model.
+        input_shape: tuple ``(H, W, C)`` (without batch) or None.
+        data: array of example inputs or None.
+        input_dtype: str.
+
+    Returns:
+        tuple: ``(shape_with_batch, dtype)``.
+
+    Raises:
+        keras_transfer.errors.InvalidInputError: the shape cannot be determined or is not an image shape
+            for a model with a backbone.
+    """
+    if input_shape is not None:
+        shape = tuple(int(d) if d is not None else None for d in input_shape)
+    elif data is not None:
+        shape = tuple(np.shape(data)[1:])
+    else:
+        shape = None
+        try:
+            inputs = list(model.inputs or [])
+        except AttributeError:
+            inputs = []
+        if len(inputs) == 1:
+            shape = tuple(inputs[0].shape[1:])
+        elif getattr(model, "backbone", None) is not None and hasattr(model.backbone, "image_shape"):
+            shape = tuple(model.backbone.image_shape)
+    if shape is None:
+        raise InvalidInputError(
+            "Cannot tell the exported model's input shape. Received: input_shape=None and no example data. "
+            "Pass input_shape=(height, width, channels) or parity_data / representative_data."
+        )
+    if getattr(model, "backbone", None) is not None and (len(shape) != 3 or shape[-1] not in (1, 3)):
+        raise InvalidInputError(
+            "An image model exports with an input of shape (height, width, channels) with 1 or 3 channels. "
+            f"Received: input_shape={shape}. Pass e.g. input_shape=(28, 28, 1) for grey or (224, 224, 3) for RGB."
+        )
+    return (None,) + shape, input_dtype
+
+
+def _size_bytes(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(root, name)) for root, _, files in os.walk(path) for name in files)
+    return os.path.getsize(path)
+
+
+def _stage_directory(parent, path):
+    """Create a private staging directory next to the target (same file system: the final move is atomic)."""
+    try:
+        os.makedirs(parent, exist_ok=True)
+        return tempfile.mkdtemp(prefix=".keras-transfer-export-", dir=parent)
+    except OSError as error:
+        raise ExportError(
+            f"Cannot write the export: its directory {parent!r} is not a writable directory ({error.strerror}). "
+            f"Received: path={str(path)!r}. Choose a path in a directory you can write to."
+        ) from error
+
+
+def _move_into_place(staged, path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        backup = f"{path}.old-{os.getpid()}"
+        os.replace(path, backup)
+        try:
+            os.replace(staged, path)
+        except OSError:
+            os.replace(backup, path)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(staged, path)
+
+
+def export(model, path, format: str = "saved_model", quantization: Optional[str] = None,
+           representative_data=None, *, parity_data=None, input_shape=None, input_dtype: str = "uint8",
+           integer_io: bool = True, class_names: Optional[Sequence[str]] = None, history=None,
+           metadata: bool = True, verbose: bool = True) -> ExportReport:
+    """Export a trained model for deployment and prove the file matches it.
+
+    The model is exported through ``model.export`` (``tf_saved_model``, ``litert`` or ``onnx``) with an
+    inference trace: preprocessing that lives in the model (a ``Backbone``'s resize, channel mapping and
+    normalisation) is in the graph, so the file takes raw uint8 images; augmentation and dropout are not.
+    The file is written in a staging directory beside ``path``, loaded with its own runtime
+    (``tf.saved_model.load``, ai-edge-litert's ``Interpreter``, onnxruntime), run on ``parity_data`` (or, if
+    none, 16 random images) against the Keras model, and only then moved to ``path``: a failed export leaves
+    nothing behind. ``labels.txt`` and ``model_card.json`` go beside it (inside a SavedModel directory).
+
+    Args:
+        model: keras.Model. The trained model (a ``keras_transfer.TransferModel`` or any single-input model).
+        path: str. A directory for ``"saved_model"``, a ``.tflite`` or ``.onnx`` file otherwise.
+        format: str. ``"saved_model"``, ``"tflite"`` or ``"onnx"``.
+        quantization: TFLite only: None (float32), ``"float16"``, ``"dynamic"`` (int8 weights) or ``"int8"``
+            (int8 weights and activations; integer-only ops).
+        representative_data: array of raw training inputs (or ``(x, y)``) to calibrate ``"int8"``: 100-500
+            images is typical. Required for ``"int8"``.
+        parity_data: held-back inputs ``x`` or labelled ``(x, y)`` to check the file on (with labels both
+            accuracies are reported). Not the representative data.
+        input_shape: tuple ``(H, W, C)``: the raw input size the file takes. Default: the data's shape, else
+            the backbone's working resolution with 3 channels.
+        input_dtype: str. Dtype of the exported input (``"uint8"``: raw images).
+        integer_io: bool. For ``"int8"``: uint8 output as well as uint8 input (integer-only accelerators).
+        class_names: class names in id order (written to ``labels.txt``); default ``"0".."n-1"``.
+        history: the training History (``fine_tune``'s) for the model card; default ``model.history``.
+        metadata: bool. Write ``labels.txt`` and ``model_card.json``.
+        verbose: bool. Print the report table.
+
+    Returns:
+        keras_transfer.export.ExportReport: ``size_bytes``, ``max_abs_diff``, ``argmax_agreement``, the
+        accuracies on labelled parity data, and more; ``str(report)`` is a table.
+
+    Raises:
+        keras_transfer.errors.InvalidConfigError: unknown format or quantization, quantization on a non-TFLite
+            format, ``"int8"`` without representative data, a path whose suffix does not fit the format,
+            class names that do not fit the head.
+        keras_transfer.errors.InvalidInputError: the input shape cannot be determined or data does not fit it.
+        keras_transfer.errors.ExportError: the target directory is not writable, or the ONNX packages are
+            missing (all raised before any conversion work).
+
+    Examples:
+    >>> report = keras_transfer.export.export(model, "exported/model_int8.tflite", format="tflite",
+    ...     quantization="int8", representative_data=x_train[:200], parity_data=(x_test, y_test),
+    ...     class_names=splits.class_names)  # doctest: +SKIP
+    >>> report.size_bytes, report.argmax_agreement  # doctest: +SKIP
+    """
+    start = time.perf_counter()
+    path = os.path.abspath(os.fspath(path).rstrip("/\\"))
+    _check_options(format, quantization, representative_data, path)
+    names = class_names_of(model, class_names) if metadata else None
+    parity_x = _as_x(parity_data)
+    parity_y = parity_data[1] if (parity_x is not None and isinstance(parity_data, (tuple, list))
+                                  and len(parity_data) == 2 and np.ndim(parity_data[0]) > 1) else None
+    representative_x = _as_x(representative_data)
+    shape, dtype = resolve_input_spec(
+        model, input_shape, parity_x if parity_x is not None else representative_x, input_dtype
+    )
+    for what, data in (("parity_data", parity_x), ("representative_data", representative_x)):
+        if data is not None and tuple(data.shape[1:]) != tuple(shape[1:]):
+            raise InvalidInputError(
+                f"{what} does not match the exported input shape. Received: {what} of shape {data.shape}, "
+                f"input shape {shape}. Pass data of shape (n, {', '.join(str(d) for d in shape[1:])}) or a "
+                "matching input_shape."
+            )
+    if parity_x is None:
+        rng = np.random.default_rng(0)
+        concrete = tuple(d if d is not None else 32 for d in shape[1:])
+        if np.dtype(dtype).kind in "ui":
+            parity_x = rng.integers(0, 256, size=(_N_RANDOM_PARITY,) + concrete).astype(dtype)
+        else:
+            parity_x = (rng.random((_N_RANDOM_PARITY,) + concrete) * 255).astype(dtype)
+        parity_source = "random inputs: pass parity_data for held-back data"
+    else:
+        parity_source = "parity_data" + (" with labels" if parity_y is not None else "")
+
+    import keras
+
+    signature = [keras.InputSpec(shape=shape, dtype=dtype)]
+    parent = os.path.dirname(path)
+    stage = _stage_directory(parent, path)
+    try:
+        staged = os.path.join(stage, os.path.basename(path))
+        if format == "saved_model":
+            export_saved_model(model, staged, signature)
+        elif format == "tflite":
+            export_litert(model, staged, signature, quantization, representative_x, integer_io)
+        else:
+            export_onnx(model, staged, signature)
+        exported = load_exported(staged)
+        parity = check_parity(model, exported, parity_x, parity_y)
+        size = _size_bytes(staged)
+        _move_into_place(staged, path)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+    report = ExportReport(
+        path=path, format=format, quantization=quantization, size_bytes=int(size), input_shape=shape,
+        input_dtype=str(exported.input_dtype), output_dtype=exported.output_dtype,
+        n_examples=parity["n_examples"], max_abs_diff=parity["max_abs_diff"],
+        mean_abs_diff=parity["mean_abs_diff"], argmax_agreement=parity["argmax_agreement"],
+        keras_accuracy=parity["keras_accuracy"], exported_accuracy=parity["exported_accuracy"],
+        parity_data=parity_source,
+    )
+    report.seconds = round(time.perf_counter() - start, 2)
+    if metadata:
+        directory = path if format == "saved_model" else parent
+        card = model_card(model, input_shape=shape, input_dtype=dtype, class_names=names, history=history)
+        report.metadata_files = write_metadata(directory, card, os.path.basename(path), report.to_dict(), names)
+    if verbose:
+        print(report.table())
+    return report

@@ -1,0 +1,35 @@
+"""Sequential training: extract backbone features once, cache them on disk, train the head on the cache.
+
+- ``extract(backbone, data, cache_dir, views=0)`` → ``FeatureCache`` (hit, miss, rebuild by fingerprint).
+- ``train_head(model, train, validation, cache_dir=...)``: stage 1 on cached features, then ``stitch``.
+- ``keras_transfer.fine_tune(..., cache_dir=...)`` uses both for its head stage.
+"""
+
+from keras_transfer.features.cache import default_view_augmentation, extract, prepare_cache_dir
+from keras_transfer.features.feature_cache import FeatureCache
+from keras_transfer.features.fingerprint import data_hash, fingerprint, fingerprint_key, weights_hash
+from keras_transfer.features.rebuild_warning import CacheRebuildWarning
+from keras_transfer.features.sequential import (
+    DEFAULT_VIEWS_WITH_AUGMENTATION,
+    check_cached_training,
+    head_model,
+    stitch,
+    train_head,
+)
+
+__all__ = [
+    "CacheRebuildWarning",
+    "DEFAULT_VIEWS_WITH_AUGMENTATION",
+    "FeatureCache",
+    "check_cached_training",
+    "data_hash",
+    "default_view_augmentation",
+    "extract",
+    "fingerprint",
+    "fingerprint_key",
+    "head_model",
+    "prepare_cache_dir",
+    "stitch",
+    "train_head",
+    "weights_hash",
+]

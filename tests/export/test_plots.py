@@ -1,0 +1,13 @@
+"""keras_transfer.export.plots: PNG files."""
+
+from keras_transfer.export.plots import plot_confusion_matrix, plot_training_curves
+
+
+def test_pngs(tmp_path):
+    cm = plot_confusion_matrix([[3, 1], [0, 4]], ["a", "b"], tmp_path / "cm.png")
+    curves = plot_training_curves({"loss": [1.0, None, 0.5], "val_loss": [1.2, 0.9, 0.8], "accuracy": [0.5, 0.7, 0.9]},
+                                  tmp_path / "curves.png", stages=[{"name": "head", "epochs": [0, 1]},
+                                                                   {"name": "fine_tune", "epochs": [2]}])
+    for path in (cm, curves):
+        data = open(path, "rb").read()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
