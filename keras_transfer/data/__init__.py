@@ -6,9 +6,11 @@ the input checks the training loop runs before any work.
 """
 
 from keras_transfer.data.arrays import from_arrays, subsample_per_class
+from keras_transfer.data.audio import resample, synthetic_audio, validate_waveforms, wav_folder
 from keras_transfer.data.image_folder import image_folder
 from keras_transfer.data.offline import list_datasets, load_dataset
 from keras_transfer.data.splits import Splits
+from keras_transfer.data.text import check_text_spec, csv_text, rotten_tomatoes, validate_texts
 from keras_transfer.data.tfds_source import tfds
 from keras_transfer.data.validation import (
     validate_dataset,
@@ -27,4 +29,12 @@ __all__ = [
     "validate_images",
     "validate_labels",
     "validate_dataset",
+    "validate_texts",
+    "check_text_spec",
+    "csv_text",
+    "rotten_tomatoes",
+    "validate_waveforms",
+    "wav_folder",
+    "resample",
+    "synthetic_audio",
 ]

@@ -28,8 +28,8 @@ def validate_texts(x, *, what: str = "x") -> np.ndarray:
     Every element must be a non-empty string (``str``, or ``bytes`` holding valid UTF-8, decoded here).
 
     Args:
-        x: list / tuple / numpy array / tensor of strings, shape ``(N,)`` or ``(N, 1)``.
-        what: str. The argument name used in error messages.
+        x: `list`, `np.ndarray` or tensor of strings, shape `(N,)` or `(N, 1)`.
+        what: `str`, the argument name used in error messages.
 
     Returns:
         np.ndarray of Python ``str`` (dtype object), shape ``(N,)``.
@@ -108,8 +108,11 @@ def check_text_spec(x_spec, what: str = "dataset") -> None:
     """Check statically that a ``tf.data.Dataset`` yields batches of strings as ``x``.
 
     Args:
-        x_spec: the ``x`` part of the dataset's ``element_spec``.
-        what: str. The argument name used in error messages.
+        x_spec: `tf.TensorSpec`, the `x` part of the dataset's `element_spec`.
+        what: `str`, the argument name used in error messages.
+
+    Returns:
+        `None`; the spec is fine when no error is raised.
 
     Raises:
         keras_transfer.errors.InvalidInputError: ``x`` is not a ``(batch,)`` or ``(batch, 1)`` string tensor.
@@ -155,16 +158,16 @@ def csv_text(path, text_column: str = "text", label_column: str = "label", *, cl
     Rows whose text is empty or whose label is empty are skipped and listed in ``Splits.skipped``.
 
     Args:
-        path: str or path. The CSV file, with a header row.
-        text_column: str. Column holding the texts.
-        label_column: str. Column holding the class names.
-        class_names: list of str or None. Class id order; None sorts the names found.
-        drop_labels: iterable of str. Label values whose rows are dropped (e.g. ``("plot",)``).
-        validation_size: float fraction or int count.
-        test_size: float fraction or int count.
-        n_per_class: int or None. Training texts kept per class.
-        seed: int. Seed of the split and the subsample.
-        encoding: str. The file's text encoding.
+        path: `str or path`, the CSV file, with a header row.
+        text_column: `str`, column holding the texts.
+        label_column: `str`, column holding the class names.
+        class_names: `list of str or None`, class id order; None sorts the names found.
+        drop_labels: `iterable of str`, label values whose rows are dropped (e.g. ``("plot",)``).
+        validation_size: `float` fraction or `int` count.
+        test_size: `float` fraction or `int` count.
+        n_per_class: `int or None`, training texts kept per class.
+        seed: `int`, seed of the split and the subsample.
+        encoding: `str`, the file's text encoding.
 
     Returns:
         keras_transfer.data.Splits: ``x`` are object arrays of str, ``y`` int64 class ids.
@@ -230,10 +233,10 @@ def rotten_tomatoes(*, validation_size=0.1, test_size=1000, n_per_class=None, se
     Classes: ``["rotten", "fresh"]`` (0 = negative, 1 = positive); the ``plot`` rows are dropped.
 
     Args:
-        validation_size: float fraction or int count.
-        test_size: float fraction or int count (default 1,000 snippets).
-        n_per_class: int or None. Training snippets kept per class.
-        seed: int. Seed of the split and the subsample.
+        validation_size: `float` fraction or `int` count.
+        test_size: `float` fraction or `int` count (default 1,000 snippets).
+        n_per_class: `int or None`, training snippets kept per class.
+        seed: `int`, seed of the split and the subsample.
 
     Returns:
         keras_transfer.data.Splits of texts (object arrays of str) and int64 labels.

@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from keras_transfer.errors import ExportError, InvalidConfigError, InvalidInputError
-from keras_transfer.export.litert import QUANTIZATIONS, converter_options, export_litert
+from keras_transfer.export.litert import converter_options, export_litert
 from keras_transfer.export.model_card import class_names_of, model_card, write_metadata
 from keras_transfer.export.onnx import export_onnx, require_onnx
 from keras_transfer.export.parity import check_parity
@@ -53,12 +53,15 @@ def _check_options(format, quantization, representative_data, path):
         )
 
 
+def _is_labelled(data):
+    return isinstance(data, tuple) and len(data) == 2 and np.ndim(data[0]) > 1
+
+
 def _as_x(data):
+    """The inputs of ``x`` or of a labelled ``(x, y)`` tuple (a list is a list of inputs)."""
     if data is None:
         return None
-    if isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) > 1:
-        return np.asarray(data[0])
-    return np.asarray(data)
+    return np.asarray(data[0] if _is_labelled(data) else data)
 
 
 def resolve_input_spec(model, input_shape=None, data=None, input_dtype: str = "uint8"):
@@ -195,8 +198,7 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
     _check_options(format, quantization, representative_data, path)
     names = class_names_of(model, class_names) if metadata else None
     parity_x = _as_x(parity_data)
-    parity_y = parity_data[1] if (parity_x is not None and isinstance(parity_data, (tuple, list))
-                                  and len(parity_data) == 2 and np.ndim(parity_data[0]) > 1) else None
+    parity_y = np.asarray(parity_data[1]) if _is_labelled(parity_data) else None
     representative_x = _as_x(representative_data)
     shape, dtype = resolve_input_spec(
         model, input_shape, parity_x if parity_x is not None else representative_x, input_dtype

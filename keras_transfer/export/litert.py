@@ -13,8 +13,8 @@ QUANTIZATIONS = (None, "float16", "dynamic", "int8")
 
 def _representative_batches(representative_data, dtype):
     """A generator function yielding one example at a time, as the TFLite calibrator wants."""
-    data = representative_data[0] if isinstance(representative_data, (tuple, list)) else representative_data
-    data = np.asarray(data)
+    labelled = isinstance(representative_data, tuple) and len(representative_data) == 2
+    data = np.asarray(representative_data[0] if labelled else representative_data)
 
     def batches():
         for i in range(len(data)):

@@ -6,7 +6,10 @@ import os
 import time
 from typing import Optional, Sequence
 
-__all__ = ["class_names_of", "history_summary", "load_history_file", "model_card", "read_labels", "read_model_card", "write_metadata"]
+__all__ = [
+    "class_names_of", "history_summary", "load_history_file", "model_card", "read_labels", "read_model_card",
+    "write_metadata",
+]
 
 _PREPROCESSING = {
     "tf": "x / 127.5 - 1 (values in [-1, 1])",

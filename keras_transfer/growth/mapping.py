@@ -127,7 +127,7 @@ def widen_consumer_kernel(
 def _rescale_rows(kernel, mapping, counts, *, axis, noise, rng):
     shape = [1] * kernel.ndim
     shape[axis] = len(mapping)
-    widened = np.take(kernel, mapping, axis=axis)
+    widened = np.take(kernel, mapping, axis=axis) / counts[mapping].reshape(shape)
     if noise > 0:
         if rng is None:
             raise ValueError("noise > 0 needs an rng.")

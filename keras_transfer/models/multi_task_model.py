@@ -651,12 +651,11 @@ class MultiTaskModel(keras.Model):
         weight = keras.ops.cast(keras.ops.convert_to_tensor(sample_weight), "float32")
         return keras.ops.reshape(weight, (-1,))
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Masked per-task losses combined by ``loss_weighting``, plus regularisation losses."""
+    def _task_loss_terms(self, y, y_pred, sample_weight=None):
         ops = keras.ops
         self._check_targets(y)
         state = self._task_state
-        losses, present = {}, {}
+        losses, present, counts = {}, {}, {}
         for task, head in self.heads.items():
             pred = y_pred[task]
             y_safe, mask, form = _task_terms(head, y[task], pred)
@@ -670,10 +669,33 @@ class MultiTaskModel(keras.Model):
                 weight = weight * extra
             denominator = ops.sum(weight)
             has_labels = denominator > 0
-            task_loss = ops.where(has_labels, ops.sum(values * weight) / ops.where(has_labels, denominator, 1.0), 0.0)
-            losses[task], present[task] = task_loss, ops.cast(has_labels, "float32")
-            if state is not None:
-                state.loss_trackers[task].update_state(task_loss, sample_weight=denominator)
+            losses[task] = ops.where(has_labels, ops.sum(values * weight) / ops.where(has_labels, denominator, 1.0), 0.0)
+            present[task], counts[task] = ops.cast(has_labels, "float32"), denominator
+        return losses, present, counts
+
+    def task_losses(self, y, y_pred, sample_weight=None) -> Dict[str, "keras.KerasTensor"]:
+        """Each task's loss: the mean over its labelled examples (0 when it has none), before weighting.
+
+        Args:
+            y: dict ``{task: labels}`` (-1 / NaN for missing labels).
+            y_pred: dict ``{task: predictions}`` (``model(x)``).
+            sample_weight: None, an array of per-example weights, or a dict ``{task: weights}``.
+
+        Returns:
+            dict ``{task: scalar tensor}``.
+
+        Raises:
+            InvalidInputError: ``y`` is not a dict with one entry per head.
+        """
+        return self._task_loss_terms(y, y_pred, sample_weight)[0]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Masked per-task losses combined by ``loss_weighting``, plus regularisation losses."""
+        losses, present, counts = self._task_loss_terms(y, y_pred, sample_weight)
+        state = self._task_state
+        if state is not None:
+            for task in self.tasks:
+                state.loss_trackers[task].update_state(losses[task], sample_weight=counts[task])
         total = self.loss_weighting.combine(losses, present, training=bool(training))
         if state is not None and state.weight_trackers:
             weights = self.loss_weighting.weights_tensor()

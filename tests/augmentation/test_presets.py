@@ -162,3 +162,18 @@ def test_keras_cv_crop_works_when_installed_and_fails_clearly_when_not():
     pipeline = get(config, seed=0)
     assert pipeline(images, training=True).shape == images.shape
     assert np.array_equal(np.asarray(pipeline(images)), images)
+
+
+def test_keras_file_round_trip_keeps_the_augmentation(tiny_model, tiny_images, tmp_path):
+    images, _ = tiny_images
+    model = kt.TransferModel(tiny_model.backbone, tiny_model.head, augmentation=get("medium", seed=4))
+    model.augmentation(images[:2], training=True)
+    expected = np.asarray(model(images))
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert isinstance(loaded.augmentation, AugmentationPipeline)
+    assert [type(layer).__name__ for layer in loaded.augmentation.augmentation_layers] == [
+        type(layer).__name__ for layer in model.augmentation.augmentation_layers
+    ]
+    np.testing.assert_allclose(np.asarray(loaded(images)), expected, atol=1e-6)
+    assert loaded(images, training=True).shape == expected.shape

@@ -14,6 +14,21 @@ def _size(name):
     return max(get_spec(name).min_size, 32)
 
 
+def _kind(name):
+    return getattr(get_spec(name), "input_kind", "image")
+
+
+def _raw_inputs(backbone, n, seed=1):
+    """Raw inputs of the backbone's kind: grey uint8 images, strings or float waveforms."""
+    rng = np.random.default_rng(seed)
+    if backbone.input_kind == "text":
+        words = np.array(["a", "fine", "film", "dull", "plot", "great", "acting"])
+        return np.array([" ".join(rng.choice(words, 3 + i)) for i in range(n)], dtype=object)
+    if backbone.input_kind == "audio":
+        return rng.uniform(-0.5, 0.5, (n, 4000)).astype("float32")
+    return rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)
+
+
 def _bn(layer):
     return isinstance(layer, keras.layers.BatchNormalization)
 
@@ -21,7 +36,8 @@ def _bn(layer):
 @pytest.fixture(scope="module", params=ALL)
 def backbone(request):
     keras.utils.set_random_seed(0)
-    return get(request.param, weights=None, input_shape=(_size(request.param),) * 2)
+    shape = {"image": (_size(request.param),) * 2, "text": (16,), "audio": None}[_kind(request.param)]
+    return get(request.param, weights=None, input_shape=shape)
 
 
 def test_registry_holds_the_required_families():
@@ -33,6 +49,10 @@ def test_registry_holds_the_required_families():
 
 
 def test_builds_and_output_dim_matches_call(backbone):
+    if backbone.input_kind != "image":  # raw strings / waveforms in, pooled features out
+        out = keras.ops.convert_to_numpy(backbone(_raw_inputs(backbone, 2)))
+        assert out.shape == (2, backbone.output_dim) and np.all(np.isfinite(out))
+        return
     # Raw grey images of another size go in; the layer resizes and maps channels itself.
     out = backbone(np.zeros((2, 20, 24, 1), "uint8"))
     assert tuple(out.shape) == (2, backbone.output_dim)
@@ -82,7 +102,7 @@ def test_modes_set_exactly_the_expected_trainable_weights(backbone):
 def test_keras_round_trip_gives_identical_predictions(backbone, tmp_path):
     backbone.set_mode("last:1")
     model = kt.TransferModel(backbone, kt.ClassificationHead(3))
-    x = np.random.default_rng(1).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    x = _raw_inputs(backbone, 3)
     before = keras.ops.convert_to_numpy(model(x))  # eager calls: predict() would trace a tf.function (slow)
     path = tmp_path / "model.keras"
     model.save(path)

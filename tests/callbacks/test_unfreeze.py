@@ -1,6 +1,5 @@
 """GradualUnfreezing: schedules, the resume guard, the state file."""
 
-import keras
 import pytest
 
 from keras_transfer.callbacks import GradualUnfreezing
@@ -45,4 +44,3 @@ def test_resumed_fit_with_a_refrozen_backbone_raises_before_training(tiny_model,
     with pytest.raises(InvalidConfigError, match="should train the last 3 layer groups"):
         tiny_model.fit(x, y, batch_size=9, initial_epoch=2, epochs=3, verbose=0, callbacks=[policy])
     assert all((v.numpy() == b).all() for v, b in zip(tiny_model.trainable_variables, before))
-    del keras

