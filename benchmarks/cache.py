@@ -27,7 +27,7 @@ IMAGE_SIZE = 96
 BATCH = 64
 EPOCHS = 10
 TRAIN_BATCH = 32
-MEMORY_BUDGET_MB = 128
+MEMORY_BUDGET_MB = 96
 
 
 def _rss_anon_mb() -> float:

@@ -1,7 +1,8 @@
 """Step time of the discriminative ``MultiOptimizer`` against plain Adam, side by side in one run.
 
 MobileNetV2 (random weights) at 64x64, fully unfrozen (BatchNorm frozen), batch 32, one compiled train step
-per call; the two optimizers alternate over several rounds and the ratio of medians is reported (goal ≤ 1.05).
+per call; the two optimizers alternate in short rounds (so load changes hit both alike) and the median of the
+per-round ratios is reported (goal ≤ 1.05).
 Run: ``python -m benchmarks optimizer``.
 """
 
@@ -11,8 +12,8 @@ import time
 
 __all__ = ["run", "summary"]
 
-ROUNDS = 5
-STEPS = 15
+ROUNDS = 12
+STEPS = 5
 BATCH = 32
 
 
@@ -51,10 +52,12 @@ def run() -> dict:
                 model.train_on_batch(x, y)
             times[kind].append((time.perf_counter() - start) / STEPS)
     adam, disc = statistics.median(times["adam"]), statistics.median(times["discriminative"])
+    ratios = [d / a for a, d in zip(times["adam"], times["discriminative"])]
     return {
         "adam_step_ms": 1000 * adam,
         "discriminative_step_ms": 1000 * disc,
-        "ratio": disc / adam,
+        "ratio": statistics.median(ratios),
+        "ratio_of_medians": disc / adam,
         "goal": 1.05,
         "sub_optimizers": len(models["discriminative"].optimizer.optimizers),
         "rounds": ROUNDS,
@@ -70,5 +73,5 @@ def summary(results) -> str:
         "| optimizer | step (ms, median) |\n|---|---|\n"
         f"| Adam | {results['adam_step_ms']:.1f} |\n"
         f"| discriminative ({results['sub_optimizers']} Adam sub-optimizers) | {results['discriminative_step_ms']:.1f} |\n"
-        f"| ratio (goal ≤ {results['goal']}) | {results['ratio']:.3f} |\n"
+        f"| ratio, median of per-round ratios (goal ≤ {results['goal']}) | {results['ratio']:.3f} |\n"
     )

@@ -14,7 +14,7 @@ __all__ = ["RECIPES", "run", "summary"]
 N_PER_CLASS = 100
 IMAGE_SIZE = 64
 HEAD_EPOCHS = 2
-FINE_TUNE_EPOCHS = 3
+FINE_TUNE_EPOCHS = 2
 SEEDS = (0, 1, 2)
 TEST_SIZE = 1000
 RECIPES = {
@@ -35,7 +35,7 @@ def _run_one(recipe, seed, splits):
     model = kt.TransferModel(backbone, kt.ClassificationHead(splits.num_classes))
     start = time.perf_counter()
     history = kt.fine_tune(
-        model, (x, y), validation=(vx[:300], vy[:300]), head_epochs=HEAD_EPOCHS, fine_tune_epochs=FINE_TUNE_EPOCHS,
+        model, (x, y), validation=(vx[:200], vy[:200]), head_epochs=HEAD_EPOCHS, fine_tune_epochs=FINE_TUNE_EPOCHS,
         verbose=0, **RECIPES[recipe],
     )
     seconds = time.perf_counter() - start

@@ -11,7 +11,7 @@ The public API, re-exported explicitly:
 """
 
 from keras_transfer import augmentation, backbones, callbacks, errors, features, heads, optimizers
-from keras_transfer import layers
+from keras_transfer import growth, layers
 from keras_transfer.backbones import Backbone
 from keras_transfer.export import export as export_model  # the package is keras_transfer.export
 from keras_transfer.heads import ClassificationHead, RegressionHead
@@ -36,6 +36,7 @@ __all__ = [
     "export_model",
     "features",
     "fine_tune",
+    "growth",
     "heads",
     "layers",
     "lr_find",

@@ -166,6 +166,9 @@ class BiasInitializer(keras.callbacks.Callback):
         for task, labels in self._label_dict(outputs).items():
             head = outputs[task]
             layer = getattr(head, "output_layer", None)
+            dim = getattr(getattr(self.model, "backbone", None), "output_dim", None)
+            if layer is not None and not head.built and dim is not None:
+                head.build((None, dim))  # a subclassed model builds its head at its first step only
             if layer is None or getattr(layer, "bias", None) is None:
                 raise InvalidConfigError(
                     f"Head {task!r} has no output bias to set. Received: {type(head).__name__}. Use a "

@@ -40,8 +40,9 @@ def suggest_valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
         InvalidInputError: fewer than 2 finite points or mismatched lengths.
 
     Examples:
-    >>> keras_transfer.callbacks.suggest_valley([1e-4, 1e-3, 1e-2, 1e-1], [1.0, 0.8, 0.5, 2.0])
-    0.001
+    >>> lrs = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    >>> keras_transfer.callbacks.suggest_valley(lrs, [3.0, 2.9, 2.0, 1.2, 0.8, 0.7, 5.0])
+    0.0001
     """
     lrs, losses = _check(lrs, losses)
     n = len(losses)

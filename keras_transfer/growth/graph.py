@@ -385,9 +385,9 @@ def plan_deepen(graph: LayerGraph, after_layer_name: str) -> DeepenPlan:
         config.update(units=channels)
     else:
         kernel_type, config, kernel_size = L.Dense, {"units": channels}, ()
-        if rank in conv_types and rank > 3:
-            kernel_type, config, kernel_size = conv_types[rank], {"filters": channels, "kernel_size": 1}, (1,) * (rank - 2)
-            config.update(padding="same")
+        if rank in conv_types and rank > 3:  # images without a convolution upstream: a 1×1 convolution
+            kernel_type, kernel_size = conv_types[rank], (1,) * (rank - 2)
+            config = {"filters": channels, "kernel_size": 1, "padding": "same"}
     for key in ("name", "kernel_initializer", "bias_initializer", "lora_rank", "lora_alpha", "quantization_config"):
         config.pop(key, None)
     config["activation"] = None

@@ -54,7 +54,7 @@ class GrowOnPlateau(keras.callbacks.Callback):
     >>> policy = keras_transfer.growth.GrowOnPlateau(patience=1, min_delta=10.0)
     >>> model, history = policy.fit(model, x, y, validation_data=(x, y), epochs=3, verbose=0)
     >>> model.head.hidden_units, policy.growths[0]["epoch"]
-    ((8,), 0)
+    ((8,), 1)
     """
 
     def __init__(
@@ -144,7 +144,8 @@ class GrowOnPlateau(keras.callbacks.Callback):
         grown = net2wider(model, layer_name, new_units, noise=self.noise, seed=seed)
         self.growths.append({"epoch": int(epoch), "layer": layer_name, "old_units": old_units, "new_units": new_units})
         if self.verbose:
-            print(f"\nGrowOnPlateau: epoch {epoch + 1}: {self.monitor} stalled; {layer_name}: {old_units} → {new_units}")
+            print(f"\nGrowOnPlateau: epoch {epoch + 1}: {self.monitor} stalled; {layer_name}: "
+                  f"{old_units} → {new_units} units")
         return grown
 
     def fit(

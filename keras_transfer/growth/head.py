@@ -31,7 +31,9 @@ def resolve_head_layer(head, layer_name: str, argument: str) -> int:
     (``"classification_head/hidden_0"``), the form models with several heads use.
     """
     names = head_layer_names(head)
-    short = layer_name.split("/", 1)[1] if isinstance(layer_name, str) and layer_name.startswith(head.name + "/") else layer_name
+    short = layer_name
+    if isinstance(layer_name, str) and layer_name.startswith(head.name + "/"):
+        short = layer_name.split("/", 1)[1]
     if short in names:
         return names.index(short)
     raise InvalidConfigError(

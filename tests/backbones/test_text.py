@@ -69,8 +69,8 @@ def test_fine_tune_on_strings_then_keras_round_trip(tmp_path):
     backbone = _tiny()
     model = kt.TransferModel(backbone, kt.ClassificationHead(2, dropout=0.0))
     embeddings_before = keras.ops.convert_to_numpy(backbone.network.weights[0]).copy()
-    history = kt.fine_tune(model, (x, y), validation=(x[:4], y[:4]), head_epochs=1, fine_tune_epochs=1,
-                           head_lr=1e-2, batch_size=8, verbose=0)
+    history = kt.fine_tune(model, (x, y), head_epochs=1, fine_tune_epochs=1, head_lr=1e-2, batch_size=8,
+                           verbose=0)
     assert [s["name"] for s in history.stages] == ["head", "fine_tune"] and backbone.mode == "full"
     # Stage 2 trained the transformer itself, embeddings included.
     assert not np.allclose(keras.ops.convert_to_numpy(backbone.network.weights[0]), embeddings_before)
@@ -97,7 +97,7 @@ def test_bad_text_refused_before_training(bad, message):
     model = kt.TransferModel(_tiny(), kt.ClassificationHead(2))
     with pytest.raises(InvalidInputError, match=message):
         kt.fine_tune(model, (bad, np.arange(len(bad)) % 2), head_epochs=1, fine_tune_epochs=0, verbose=0)
-    assert model.optimizer is None  # nothing was compiled or trained
+    assert getattr(model, "optimizer", None) is None  # nothing was compiled or trained
 
 
 def test_non_string_tensors_and_datasets_are_refused():
