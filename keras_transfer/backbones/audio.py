@@ -295,7 +295,8 @@ class AudioBackbone(BaseBackbone):
             )
         if len(shape) not in (2, 3):
             raise InvalidInputError(
-                f"Audio backbone {self.backbone_name!r} takes waveforms shaped (batch, samples) or (batch, samples, 1). "
+                f"Audio backbone {self.backbone_name!r} takes waveforms shaped (batch, samples) or "
+                "(batch, samples, 1). "
                 f"Received: inputs of shape {shape}. Add the batch axis with x[None] for a single clip."
             )
         samples = shape[1]

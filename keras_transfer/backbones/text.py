@@ -191,7 +191,8 @@ class TextBackbone(BaseBackbone):
         if not callable(preprocessor) or not hasattr(preprocessor, "tokenizer"):
             raise InvalidConfigError(
                 "TextBackbone needs the backbone's keras_hub text preprocessor (tokenizer inside), e.g. "
-                f"keras_hub.models.TextClassifierPreprocessor.from_preset(...). Received: {type(preprocessor).__name__}."
+                "keras_hub.models.TextClassifierPreprocessor.from_preset(...). "
+                f"Received: {type(preprocessor).__name__}."
             )
         backbone_name = backbone_name or network.name
         kwargs.setdefault("name", re.sub(r"\W", "_", os.path.basename(str(backbone_name).rstrip("/"))) or "text")

@@ -178,7 +178,9 @@ class WordVectorBackbone(BaseBackbone):
                     words.append(word)
                     keep.append(i)
             if vectors is None:
-                raise InvalidConfigError("WordVectorBackbone needs vectors with its vocabulary. Received: vectors=None.")
+                raise InvalidConfigError(
+                    "WordVectorBackbone needs vectors with its vocabulary. Received: vectors=None."
+                )
             vectors = np.asarray(vectors, np.float32)
             if vectors.ndim != 2 or len(vectors) != len(vocabulary):
                 raise InvalidConfigError(

@@ -114,11 +114,18 @@ def run_demo(
 
 
 def run(args) -> int:
-    run_demo(
-        output_dir=args.output_dir, n_per_class=args.n_per_class, image_size=args.image_size,
-        head_epochs=args.head_epochs, fine_tune_epochs=args.fine_tune_epochs, test_size=args.test_size,
-        seed=args.seed, verbose=args.verbose,
-    )
+    # Options left unset (None) take the chosen task's own defaults.
+    given = {
+        key: getattr(args, key)
+        for key in ("output_dir", "n_per_class", "head_epochs", "fine_tune_epochs", "test_size", "seed", "verbose")
+        if getattr(args, key, None) is not None
+    }
+    if getattr(args, "task", "image") == "text":
+        from keras_transfer.cli.text_demo import run_text_demo
+
+        run_text_demo(**given)
+        return 0
+    run_demo(image_size=args.image_size, **given)
     return 0
 
 
@@ -126,12 +133,21 @@ def register(commands):
     parser = commands.add_parser(
         "demo", help="transfer vs scratch on Animal-MNIST with 100 labels per class (offline, ~4 min on 2 cores)"
     )
-    parser.add_argument("--output-dir", default=str(DEFAULT_OUTPUT), help="where model.keras and results.json go")
-    parser.add_argument("--n-per-class", type=int, default=100)
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--head-epochs", type=int, default=3)
-    parser.add_argument("--fine-tune-epochs", type=int, default=3)
-    parser.add_argument("--test-size", type=int, default=2000)
+    parser.add_argument(
+        "--task", choices=("image", "text"), default="image",
+        help="image: MobileNetV2 → Animal-MNIST vs scratch; text: MiniLM → Rotten Tomatoes vs TF-IDF + LR",
+    )
+    parser.add_argument(
+        "--output-dir", default=None,
+        help=f"where model.keras and results.json go (image: {DEFAULT_OUTPUT}, text: saved_models/demo_text)",
+    )
+    parser.add_argument(
+        "--n-per-class", type=int, default=None, help="training examples per class (image: 100, text: 500)"
+    )
+    parser.add_argument("--image-size", type=int, default=64, help="image task only")
+    parser.add_argument("--head-epochs", type=int, default=None, help="image: 3, text: 1")
+    parser.add_argument("--fine-tune-epochs", type=int, default=None, help="image: 3, text: 2")
+    parser.add_argument("--test-size", type=int, default=None, help="test examples (image: 2000, text: 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=2)
     parser.set_defaults(run=run)

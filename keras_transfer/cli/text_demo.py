@@ -42,7 +42,7 @@ def tfidf_baseline(train, test, seed: int = 0) -> float:
 
 def run_text_demo(
     output_dir=DEFAULT_TEXT_OUTPUT,
-    n_per_class: int = 1000,
+    n_per_class: int = 500,
     sequence_length: int = 48,
     head_epochs: int = 1,
     fine_tune_epochs: int = 2,
@@ -87,7 +87,7 @@ def run_text_demo(
     from keras_transfer.data import rotten_tomatoes
 
     start = time.perf_counter()
-    splits = rotten_tomatoes(validation_size=500, test_size=test_size, n_per_class=n_per_class, seed=seed)
+    splits = rotten_tomatoes(validation_size=300, test_size=test_size, n_per_class=n_per_class, seed=seed)
     (x, y), (vx, vy), (tx, ty) = splits.train, splits.validation, splits.test
     print(splits.summary())
 

@@ -304,7 +304,9 @@ def synthetic_audio(task: str = "tones", *, n_per_class: int = 20, sample_rate: 
     from keras_transfer.data.arrays import _build_splits
 
     if task not in SYNTHETIC_TASKS:
-        raise InvalidConfigError(f"Unknown synthetic task. Received: task={task!r}. Use one of {sorted(SYNTHETIC_TASKS)}.")
+        raise InvalidConfigError(
+            f"Unknown synthetic task. Received: task={task!r}. Use one of {sorted(SYNTHETIC_TASKS)}."
+        )
     if isinstance(n_per_class, bool) or not isinstance(n_per_class, int) or n_per_class < 1:
         raise InvalidConfigError(f"n_per_class must be a positive int. Received: n_per_class={n_per_class!r}.")
     num_samples = int(round(duration * sample_rate))

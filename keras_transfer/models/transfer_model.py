@@ -25,8 +25,8 @@ class TransferModel(keras.Model):
     Args:
         backbone: Backbone, or a registry name (then built with ImageNet weights, frozen).
         head: Head. E.g. ``ClassificationHead(10)``.
-        augmentation: a Keras layer (or ``keras.Sequential``) applied to raw images in training, a preset name
-            or op config for ``keras_transfer.augmentation.get`` (``"medium"``), or None.
+        augmentation: a Keras layer (or ``keras.Sequential``) applied to raw images in training, e.g.
+            ``keras_transfer.augmentation.get("medium")``, or None.
         shift_bias: bool or dict. Put a ``keras_transfer.layers.DistributionShiftBias`` (learnable per-feature
             shift, optional scale) between the backbone and the head; a dict gives its arguments
             (``{"scale": True, "l2": 1e-3, "lr_multiplier": 10.0}``).
@@ -59,19 +59,15 @@ class TransferModel(keras.Model):
                 "TransferModel needs a head layer such as keras_transfer.heads.ClassificationHead(num_classes). "
                 f"Received: head of type {type(head).__name__}."
             )
-        if isinstance(augmentation, (str, list, dict)):  # a preset name or op config
-            from keras_transfer.augmentation.presets import get as get_augmentation
-
-            augmentation = get_augmentation(augmentation)
-        if augmentation is not None:
-            from keras_transfer.augmentation.compatibility import check_augmentation_target
-
-            check_augmentation_target(backbone, augmentation)  # no image augmentation on text / audio inputs
         if augmentation is not None and not isinstance(augmentation, keras.layers.Layer):
             raise InvalidConfigError(
                 "augmentation must be a Keras layer (e.g. keras.Sequential([keras.layers.RandomFlip()])) or None. "
                 f"Received: augmentation of type {type(augmentation).__name__}."
             )
+        if augmentation is not None:
+            from keras_transfer.augmentation.compatibility import check_augmentation_target
+
+            check_augmentation_target(backbone, augmentation)  # no image augmentation on text / audio inputs
         self.backbone = backbone
         self.head = head
         self.augmentation = augmentation

@@ -44,8 +44,8 @@ def sub_optimizers(optimizer) -> List[keras.optimizers.Optimizer]:
         list of keras.optimizers.Optimizer.
 
     Examples:
-    >>> [o.name for o in keras_transfer.optimizers.sub_optimizers(keras.optimizers.SGD(0.1))]
-    ['SGD']
+    >>> [o.name for o in keras_transfer.optimizers.sub_optimizers(keras.optimizers.SGD(0.1, name="sgd"))]
+    ['sgd']
     """
     optimizer = getattr(optimizer, "inner_optimizer", optimizer)
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):

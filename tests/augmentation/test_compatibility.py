@@ -25,7 +25,7 @@ def _backbone(cls=Backbone):
 
 def test_augmentation_on_a_text_model_is_refused():
     with pytest.raises(InvalidConfigError, match="text model.*RandomTokenMask"):
-        kt.TransferModel(_backbone(_TextKind), kt.ClassificationHead(2), augmentation="light")
+        kt.TransferModel(_backbone(_TextKind), kt.ClassificationHead(2), augmentation=get("light"))
     with pytest.raises(InvalidConfigError, match="input_kind='text'"):
         check_augmentation_target(_backbone(_TextKind), RandomTokenMask(mask_token_id=1))
 

@@ -24,7 +24,9 @@ def _numpy_mfcc(x, sr, frame_length, frame_step, fft_length, num_mel_bins, num_m
     bins = mel(np.linspace(0, sr / 2, fft_length // 2 + 1))
     edges = np.linspace(mel(low), mel(high), num_mel_bins + 2)
     lower, center, upper = edges[:-2], edges[1:-1], edges[2:]
-    weights = np.maximum(0, np.minimum((bins[:, None] - lower) / (center - lower), (upper - bins[:, None]) / (upper - center)))
+    rising = (bins[:, None] - lower) / (center - lower)
+    falling = (upper - bins[:, None]) / (upper - center)
+    weights = np.maximum(0, np.minimum(rising, falling))
     weights[0] = 0.0  # HTK: no DC bin
     log_mel = np.log(power @ weights + offset)
     if num_mfcc is None:
