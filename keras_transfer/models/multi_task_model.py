@@ -192,9 +192,9 @@ def task_optimizer(model, optimizer):
     ...     keras_transfer.backbones.get(name, weights=None),
     ...     {"a": keras_transfer.ClassificationHead(2), "b": keras_transfer.RegressionHead()},
     ...     head_optimizers={"b": 10.0})
-    >>> opt = keras_transfer.models.multi_task_model.task_optimizer(model, keras.optimizers.Adam(1e-3))
+    >>> opt = keras_transfer.models.multi_task_model.task_optimizer(model, keras.optimizers.Adam(1e-3, name="base"))
     >>> [(o.name, round(float(o.learning_rate), 4)) for o in opt.optimizers]
-    [('head_b', 0.01), ('adam', 0.001)]
+    [('head_b', 0.01), ('base', 0.001)]
     """
     entries = _lr_entries(model)
     if not entries:
@@ -641,7 +641,7 @@ class MultiTaskModel(keras.Model):
                 "Give every task an array (-1 / NaN where a label is missing)."
             )
 
-    def _task_weight_vector(self, sample_weight, task, n_like):
+    def _task_weight_vector(self, sample_weight, task):
         if sample_weight is None:
             return None
         if isinstance(sample_weight, dict):
@@ -664,7 +664,7 @@ class MultiTaskModel(keras.Model):
                 loss = _default_loss(head, form)
             values = _per_example(loss, y_safe, pred, form)
             weight = mask
-            extra = self._task_weight_vector(sample_weight, task, mask)
+            extra = self._task_weight_vector(sample_weight, task)
             if extra is not None:
                 weight = weight * extra
             denominator = ops.sum(weight)
@@ -712,7 +712,7 @@ class MultiTaskModel(keras.Model):
             for task, head in self.heads.items():
                 pred = y_pred[task]
                 y_safe, mask, form = _task_terms(head, y[task], pred)
-                extra = self._task_weight_vector(sample_weight, task, mask)
+                extra = self._task_weight_vector(sample_weight, task)
                 weight = mask if extra is None else mask * extra
                 y_metric = y_safe
                 if form == "dense" and _head_kind(head) == "softmax":

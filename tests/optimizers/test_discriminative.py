@@ -54,11 +54,14 @@ def test_one_sgd_step_moves_each_group_by_its_own_rate(tiny_model, tiny_images):
     assert moved == set(expected)
 
 
-def test_survives_keras_round_trip_and_trains(tiny_model, tiny_images, tmp_path):
+def test_survives_keras_round_trip(tiny_model, tiny_images, tmp_path):
     x, y = tiny_images
     tiny_model.backbone.set_mode("full")
     tiny_model.compile(optimizer=kt.optimizers.discriminative(tiny_model, "adam", lr=1e-3))
-    tiny_model.fit(x, y, batch_size=6, epochs=1, verbose=0)
+    tiny_model(x[:2])
+    variables = tiny_model.trainable_variables
+    for _ in range(2):  # a real state to round-trip: moments and step counts
+        tiny_model.optimizer.apply([keras.ops.ones_like(v) for v in variables], variables)
     tiny_model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert isinstance(loaded.optimizer, keras.optimizers.MultiOptimizer)
