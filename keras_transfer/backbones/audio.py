@@ -399,6 +399,12 @@ class AudioBackboneSpec:
     input_kind: str = "audio"
     min_size: int = 257
 
+    @property
+    def input_description(self) -> str:
+        """Input and preprocessing, for registry tables."""
+        rate = self.front_end.get("sample_rate", 16000)
+        return f"mono waveforms at {rate} Hz | MFCC / log-mel front end"
+
     def create(self, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn=False):
         """Build the ``AudioBackbone``. ``input_shape=(num_samples,)`` fixes the clip length.
 

@@ -154,12 +154,13 @@ class TextBackbone(BaseBackbone):
 
     Examples:
     >>> import keras_hub
+    >>> import numpy as np
     >>> tokenizer = keras_hub.models.BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good"])
     >>> preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=8)
     >>> network = keras_hub.models.BertBackbone(vocabulary_size=6, num_layers=2, num_heads=2, hidden_dim=8,
     ...     intermediate_dim=16, max_sequence_length=8)
     >>> backbone = keras_transfer.backbones.TextBackbone(network, preprocessor)
-    >>> backbone(["good", "good good"]).shape
+    >>> backbone(np.array(["good", "good good"])).shape
     TensorShape([2, 8])
     >>> [group.name for group in backbone.layer_groups]
     ['embeddings', 'layer_0', 'layer_1']
@@ -392,6 +393,11 @@ class TextBackboneSpec:
     imagenet_source: str = ""
     input_kind: str = "text"
     min_size: int = 2
+
+    @property
+    def input_description(self) -> str:
+        """Input and preprocessing, for registry tables."""
+        return f"raw strings, {self.default_sequence_length} tokens | KerasHub tokenizer, {self.default_pooling} pooling"
 
     def create(self, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn=False):
         """Build the ``TextBackbone``; ``input_shape=(n,)`` (or an int) sets the sequence length.

@@ -10,6 +10,9 @@ def registry_table() -> str:
     rows = ["| name | family | input | preprocessing | `weights=\"imagenet\"` |", "|---|---|---|---|---|"]
     for name in list_backbones():
         spec = get_spec(name)
+        if getattr(spec, "input_kind", "image") != "image":  # text / audio specs describe their own input
+            rows.append(f"| `{name}` | {spec.family} | {spec.input_description} | {spec.imagenet_source} |")
+            continue
         rows.append(
             f"| `{name}` | {spec.family} | {spec.default_size}×{spec.default_size} (min {spec.min_size}) "
             f"| {spec.preprocessing} | {spec.imagenet_source} |"
