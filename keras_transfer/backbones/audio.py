@@ -181,7 +181,8 @@ def _build_audio_cnn(num_features: int, filters=(16, 32, 64)) -> keras.Model:
     x = inputs
     for i, width in enumerate(filters, start=1):
         x = keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name=f"block{i}_conv")(x)
-        x = keras.layers.BatchNormalization(name=f"block{i}_bn")(x)
+        # momentum 0.9: moving statistics settle within the few hundred steps small audio sets give.
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn")(x)
         x = keras.layers.ReLU(name=f"block{i}_relu")(x)
     return keras.Model(inputs, x, name="audio_cnn")
 

@@ -18,7 +18,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as error:
         raise ExportError(
-            "Plots need matplotlib. Received: ImportError. Install it with pip install 'keras-transfer[plots]'."
+            "Plots need matplotlib. Received: ImportError. Install it with pip install 'keras-transfer[plot]'."
         ) from error
     return plt
 
