@@ -5,7 +5,7 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["register", "run", "run_demo"]
+__all__ = ["register", "run", "run_demo", "save_demo"]
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "saved_models" / "demo"
 
@@ -79,9 +79,6 @@ def run_demo(
     scratch_accuracy = float(scratch.evaluate(tx, ty, batch_size=128, verbose=0, return_dict=True)["accuracy"])
     seconds = time.perf_counter() - start
 
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save(output_dir / "model.keras")
     results = {
         "transfer_accuracy": round(transfer_accuracy, 4),
         "scratch_accuracy": round(scratch_accuracy, 4),
@@ -100,9 +97,7 @@ def run_demo(
         "weights_source": backbone.weights_source,
         "history": history.to_dict(),
     }
-    tmp = output_dir / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, output_dir / "results.json")
+    output_dir = save_demo(model, output_dir, results)
     print(
         f"\nAnimal-MNIST, {n_per_class} labels per class, {len(tx)} test images:\n"
         f"  transfer (ImageNet MobileNetV2, fine_tune): {transfer_accuracy:.3f}\n"
@@ -111,6 +106,26 @@ def run_demo(
         f"  saved: {output_dir / 'model.keras'} and {output_dir / 'results.json'}"
     )
     return results
+
+
+def save_demo(model, output_dir, results: dict) -> Path:
+    """Save a demo's model as ``model.keras`` and its results as ``results.json`` (written atomically).
+
+    Args:
+        model: keras.Model. The trained transfer model.
+        output_dir: path. Created if missing.
+        results: dict. JSON-serialisable results.
+
+    Returns:
+        Path: the output directory.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save(output_dir / "model.keras")
+    tmp = output_dir / "results.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2))
+    os.replace(tmp, output_dir / "results.json")
+    return output_dir
 
 
 def run(args) -> int:

@@ -1,9 +1,9 @@
 """``keras-transfer demo --task text``: MiniLM → Rotten Tomatoes sentiment, against TF-IDF + logistic regression."""
 
-import json
-import os
 import time
 from pathlib import Path
+
+from keras_transfer.cli.demo_command import save_demo
 
 __all__ = ["run_text_demo", "tfidf_baseline", "DEFAULT_TEXT_OUTPUT"]
 
@@ -106,9 +106,6 @@ def run_text_demo(
     minilm_accuracy = float(model.evaluate(tx, ty, batch_size=128, verbose=0, return_dict=True)["accuracy"])
     seconds = time.perf_counter() - start
 
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save(output_dir / "model.keras")
     results = {
         "minilm_accuracy": round(minilm_accuracy, 4),
         "tfidf_accuracy": round(tfidf_accuracy, 4),
@@ -127,9 +124,7 @@ def run_text_demo(
         "weights_source": backbone.weights_source,
         "history": history.to_dict(),
     }
-    tmp = output_dir / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, output_dir / "results.json")
+    output_dir = save_demo(model, output_dir, results)
     print(
         f"\nRotten Tomatoes, {len(x)} training snippets, {len(tx)} test snippets:\n"
         f"  MiniLM-L6 fine-tuned (fine_tune defaults): {minilm_accuracy:.3f}\n"

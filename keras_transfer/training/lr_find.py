@@ -2,7 +2,7 @@
 
 import dataclasses
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import keras
 import numpy as np

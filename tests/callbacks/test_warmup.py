@@ -7,7 +7,6 @@ import keras
 import numpy as np
 import pytest
 
-import keras_transfer as kt
 from keras_transfer.callbacks import Warmup, warmup_factor
 from keras_transfer.errors import InvalidConfigError
 
