@@ -34,3 +34,16 @@ def test_backbones_command_lists_the_registry(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+def test_text_demo_writes_results_with_both_scores(tmp_path):
+    code = main([
+        "demo", "--task", "text", "--output-dir", str(tmp_path), "--n-per-class", "8", "--head-epochs", "1",
+        "--fine-tune-epochs", "0", "--test-size", "16", "--verbose", "0",
+    ])
+    assert code == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"minilm_accuracy", "tfidf_accuracy", "seconds"} <= set(results)
+    assert results["train_examples"] == 16 and results["backbone"] == "minilm_l6"
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert loaded.backbone.input_kind == "text"
