@@ -150,6 +150,19 @@ def test_unwritable_directory_leaves_nothing(trained, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["not_a_dir"]
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only directories")
+def test_read_only_directory_leaves_nothing(trained, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(ExportError, match="not a writable directory"):
+            export(trained[0], locked / "model.tflite", format="tflite", verbose=False)
+        assert os.listdir(locked) == []
+    finally:
+        locked.chmod(0o755)
+
+
 def test_failed_conversion_leaves_no_partial_file(tmp_path):
     import keras
 
