@@ -1,0 +1,281 @@
+"""The recipe config schema: pydantic models for one whole transfer run (data → backbone → heads → stages → export).
+
+Every model forbids unknown keys (``extra="forbid"``); ``keras_transfer.recipe.validation`` turns pydantic's
+errors into ``InvalidConfigError`` messages naming the key, the value received and the allowed values (with a
+close-match suggestion for misspelt keys). Checks that need the registry or the file system (backbone / data
+compatibility, data paths) live in ``keras_transfer.recipe.checks``.
+
+A config, in YAML (JSON has the same structure)::
+
+    name: animals                 # the run folder is <output_dir>/<name>-<timestamp>/
+    seed: 0
+    data: {kind: dataset, name: animal_mnist, n_per_class: 100}
+    backbone: {name: mobilenet_v2, weights: imagenet, input_size: [64, 64]}
+    head: {type: classification, dropout: 0.2}
+    augmentation: light
+    optimizer: {name: adam, head_lr: 0.001, lr: fixed}
+    stages: {head_epochs: 3, fine_tune_epochs: 3, unfreeze: all}
+    export: [{format: tflite, quantization: int8}]
+"""
+
+import re
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from typing_extensions import Annotated
+
+__all__ = [
+    "ArraysData",
+    "BackboneConfig",
+    "CacheConfig",
+    "CsvTextData",
+    "DATA_KINDS",
+    "DatasetData",
+    "EvaluationConfig",
+    "ExportTarget",
+    "HeadConfig",
+    "ImageFolderData",
+    "OptimizerConfig",
+    "RecipeConfig",
+    "StagesConfig",
+    "SyntheticAudioData",
+    "TfdsData",
+    "WavFolderData",
+]
+
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+#: A split size: a fraction of the whole dataset in [0, 1) or a count of examples.
+SplitSize = Union[NonNegativeInt, Fraction]
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_LAST_N = re.compile(r"^last:[1-9][0-9]*$")
+
+
+class _Section(BaseModel):
+    """Base of every section: unknown keys are errors, values are checked on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------------------------------- data
+class _SplitOptions(_Section):
+    n_per_class: Optional[PositiveInt] = Field(None, description="training examples kept per class (None: all)")
+    validation_size: SplitSize = Field(0.1, description="fraction in [0, 1) or count of examples")
+    test_size: SplitSize = Field(0.2, description="fraction in [0, 1) or count of examples")
+
+
+class DatasetData(_SplitOptions):
+    """An offline dataset: ``animal_mnist``, ``mnist5k``, ``digits`` (images) or ``rotten_tomatoes`` (text)."""
+
+    kind: Literal["dataset"]
+    name: str
+
+
+class ImageFolderData(_SplitOptions):
+    """``path/<class name>/<image file>`` (``keras_transfer.data.image_folder``)."""
+
+    kind: Literal["image_folder"]
+    path: str
+    image_size: Optional[Tuple[PositiveInt, PositiveInt]] = Field(
+        None, description="(height, width) images are decoded at; None: the backbone's input_size")
+    channels: Optional[Literal[1, 3]] = 3
+    on_error: Literal["skip", "raise"] = "skip"
+
+
+class TfdsData(_Section):
+    """A tensorflow-datasets image classification set (``keras_transfer.data.tfds``)."""
+
+    kind: Literal["tfds"]
+    name: str
+    split: Union[str, List[str], Dict[str, str]] = Field(
+        ["train", "test"], description="(train, test), (train, validation, test) or {role: tfds split}")
+    data_dir: Optional[str] = None
+    download: Optional[StrictBool] = None
+    image_size: Optional[Tuple[PositiveInt, PositiveInt]] = None
+    max_examples: Optional[PositiveInt] = None
+    n_per_class: Optional[PositiveInt] = None
+
+
+class CsvTextData(_SplitOptions):
+    """Labelled texts in a CSV file with a header row (``keras_transfer.data.csv_text``)."""
+
+    kind: Literal["csv_text"]
+    path: str
+    text_column: str = "text"
+    label_column: str = "label"
+    drop_labels: List[str] = []
+    encoding: str = "utf-8"
+
+
+class WavFolderData(_SplitOptions):
+    """``path/<class name>/*.wav`` (``keras_transfer.data.wav_folder``)."""
+
+    kind: Literal["wav_folder"]
+    path: str
+    sample_rate: PositiveInt = 16000
+    resample: StrictBool = Field(False, description="resample clips at other rates instead of refusing them")
+    channels: Literal[1, 2] = 1
+    downmix: StrictBool = False
+    duration: Optional[PositiveFloat] = Field(None, description="seconds per clip; None: the longest clip")
+
+
+class SyntheticAudioData(_Section):
+    """Synthesised clips (``keras_transfer.data.synthetic_audio``): no labelled audio installs offline."""
+
+    kind: Literal["synthetic_audio"]
+    task: Literal["tones", "chirps"] = "tones"
+    n_per_class: PositiveInt = 20
+    sample_rate: PositiveInt = 16000
+    duration: PositiveFloat = 0.5
+    validation_size: SplitSize = 0.0
+    test_size: SplitSize = 0.25
+
+
+class ArraysData(_SplitOptions):
+    """A ``.npz`` file of arrays: inputs ``x_key``, labels ``y_key`` and, for multi-task, one array per task."""
+
+    kind: Literal["arrays"]
+    path: str
+    x_key: str = "x"
+    y_key: str = "y"
+    input_kind: Literal["image", "text", "audio"] = "image"
+    class_names: Optional[List[str]] = Field(None, description="names of the class ids; None: the file's "
+                                                               "'class_names' array, else '0'..'n-1'")
+
+
+DataConfig = Annotated[
+    Union[DatasetData, ImageFolderData, TfdsData, CsvTextData, WavFolderData, SyntheticAudioData, ArraysData],
+    Field(discriminator="kind"),
+]
+
+#: Data kinds and the input kind each one yields (``arrays`` says its own with ``input_kind``).
+DATA_KINDS = {
+    "dataset": "image",  # rotten_tomatoes: text
+    "image_folder": "image",
+    "tfds": "image",
+    "csv_text": "text",
+    "wav_folder": "audio",
+    "synthetic_audio": "audio",
+    "arrays": None,
+}
+
+
+# --------------------------------------------------------------------------------------------------- model
+class BackboneConfig(_Section):
+    """The pretrained feature extractor (``keras_transfer.backbones.get``)."""
+
+    name: str = Field(description="a registry name (keras-transfer backbones), a KerasHub preset or folder")
+    weights: Optional[str] = Field("imagenet", description="'imagenet', null (random) or a weights file")
+    input_size: Optional[List[PositiveInt]] = Field(
+        None, description="image: [height, width]; text: [sequence_length]; audio: [num_samples]; None: default")
+    pooling: Optional[Literal["avg", "max"]] = "avg"
+    train_bn: StrictBool = Field(False, description="let BatchNorm train once unfrozen (off: see DESIGN.md)")
+
+
+class HeadConfig(_Section):
+    """One head. In ``heads`` (multi-task) it also says where its labels come from and its own LR."""
+
+    type: Literal["classification", "regression"] = "classification"
+    hidden_units: List[PositiveInt] = []
+    dropout: Fraction = 0.2
+    multi_label: StrictBool = Field(False, description="classification: independent sigmoid outputs")
+    units: PositiveInt = Field(1, description="regression: number of targets")
+    labels: Optional[str] = Field(None, description="arrays data: the .npz array holding this task's labels")
+    groups: Optional[Dict[str, List[str]]] = Field(
+        None, description="new classes made of groups of the dataset's class names, e.g. {even: ['0', '2']}")
+    optimizer: Optional[Union[PositiveFloat, str]] = Field(
+        None, description="multi-task: an LR multiplier or an optimizer name for this head")
+
+    @field_validator("groups")
+    @classmethod
+    def _two_groups(cls, value):
+        if value is not None and len(value) < 2:
+            raise ValueError(f"groups needs at least 2 groups (new classes). Received: {len(value)} group(s)")
+        return value
+
+
+# --------------------------------------------------------------------------------------------------- training
+class OptimizerConfig(_Section):
+    """Optimizer and learning-rate policy (``fine_tune``'s ``optimizer``, ``head_lr``, ``lr``, ``lr_factor``)."""
+
+    name: str = Field("adam", description="a Keras optimizer name: adam, adamw, sgd, rmsprop, nadam, ...")
+    head_lr: Optional[PositiveFloat] = Field(None, description="stage-1 LR; None: 1e-3 (or the LR finder's)")
+    fine_tune_lr: Optional[PositiveFloat] = Field(None, description="stage-2 LR; None: head_lr / 10")
+    lr: Literal["fixed", "auto"] = "fixed"
+    lr_factor: Optional[Annotated[float, Field(gt=1, allow_inf_nan=False)]] = Field(
+        None, description="per-group (discriminative) rates: each lower group lr_factor times slower")
+    batch_size: PositiveInt = 32
+
+
+class StagesConfig(_Section):
+    """Stage 1 trains the head on the frozen backbone; stage 2 unfreezes ``unfreeze`` and fine-tunes."""
+
+    head_epochs: NonNegativeInt = 3
+    fine_tune_epochs: NonNegativeInt = 3
+    unfreeze: Union[NonNegativeInt, str] = Field(
+        "all", description="'all', 'none', 'gradual', N or 'last:N' (last N layer groups)")
+
+    @field_validator("unfreeze")
+    @classmethod
+    def _unfreeze(cls, value):
+        if isinstance(value, str) and value not in ("all", "none", "gradual") and not _LAST_N.match(value):
+            raise ValueError(f"allowed: 'all', 'none', 'gradual', an int N ≥ 0 or 'last:N'. Received: {value!r}")
+        return value
+
+
+class CacheConfig(_Section):
+    """Sequential training: stage 1 on features extracted once (``fine_tune(cache_dir=...)``)."""
+
+    enabled: StrictBool = False
+    dir: Optional[str] = Field(None, description="cache folder; None: <output_dir>/feature_cache (shared by runs)")
+
+
+class ExportTarget(_Section):
+    """One export of the trained model (``keras_transfer.export.export``), checked against it."""
+
+    format: Literal["saved_model", "tflite", "onnx"]
+    quantization: Optional[Literal["float16", "dynamic", "int8"]] = Field(None, description="tflite only")
+    representative_size: PositiveInt = Field(200, description="training inputs calibrating int8")
+    parity_size: PositiveInt = Field(200, description="test inputs the export is checked on")
+
+
+class EvaluationConfig(_Section):
+    """The evaluation report written after training (classification heads)."""
+
+    split: Literal["test", "validation"] = "test"
+    batch_size: PositiveInt = 64
+
+
+# --------------------------------------------------------------------------------------------------- recipe
+class RecipeConfig(_Section):
+    """A whole transfer recipe. Exactly one of ``head`` (one task) and ``heads`` (multi-task) is given."""
+
+    name: str = Field("run", description="run name: letters, digits, '_', '.', '-'")
+    seed: Annotated[StrictInt, Field(ge=0, lt=2**32)] = 0
+    deterministic_ops: StrictBool = Field(
+        True, description="TensorFlow's deterministic ops (process-wide): the same seed gives the same weights")
+    output_dir: str = Field("runs", description="parent of the run folders")
+    data: DataConfig
+    backbone: BackboneConfig
+    head: Optional[HeadConfig] = None
+    heads: Optional[Dict[str, HeadConfig]] = None
+    loss_weighting: Optional[Union[Literal["uncertainty", "dwa"], Dict[str, PositiveFloat]]] = None
+    shift_bias: StrictBool = False
+    augmentation: Union[str, List[Any], Dict[str, Any]] = Field(
+        "none", description="a preset (none, light, medium, strong) or a list / dict of ops")
+    mixup: Optional[PositiveFloat] = None
+    cutmix: Optional[PositiveFloat] = None
+    optimizer: OptimizerConfig = OptimizerConfig()
+    stages: StagesConfig = StagesConfig()
+    cache: CacheConfig = CacheConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    export: List[ExportTarget] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        if not _NAME.match(value):
+            raise ValueError(f"a run name is letters, digits, '_', '.' and '-'. Received: {value!r}")
+        return value
