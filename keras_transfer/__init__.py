@@ -11,7 +11,7 @@ The public API, re-exported explicitly:
 """
 
 from keras_transfer import augmentation, backbones, callbacks, errors, features, heads, optimizers
-from keras_transfer import growth, layers
+from keras_transfer import data, growth, layers, weights  # data and weights: public, documented above
 from keras_transfer.backbones import Backbone
 from keras_transfer.export import export as export_model  # the package is keras_transfer.export
 from keras_transfer.heads import ClassificationHead, RegressionHead
@@ -31,6 +31,7 @@ __all__ = [
     "augmentation",
     "backbones",
     "callbacks",
+    "data",
     "errors",
     "export",
     "export_model",
@@ -41,4 +42,5 @@ __all__ = [
     "layers",
     "lr_find",
     "optimizers",
+    "weights",
 ]
