@@ -16,7 +16,7 @@ from keras_transfer.backbones import Backbone
 from keras_transfer.export import export as export_model  # the package is keras_transfer.export
 from keras_transfer.heads import ClassificationHead, RegressionHead
 from keras_transfer.models import MultiTaskModel, TransferModel
-from keras_transfer.training import FineTuneHistory, fine_tune
+from keras_transfer.training import FineTuneHistory, fine_tune, set_seed
 from keras_transfer.training.lr_find import lr_find
 
 __version__ = "0.1.0"
@@ -42,5 +42,6 @@ __all__ = [
     "layers",
     "lr_find",
     "optimizers",
+    "set_seed",
     "weights",
 ]

@@ -16,6 +16,8 @@ __all__ = [
     "UnsafeCheckpointError",
     "DatasetUnavailableError",
     "CacheDirectoryError",
+    "CheckpointError",
+    "TrainingDivergedError",
     "ExportError",
 ]
 
@@ -57,6 +59,14 @@ class DatasetUnavailableError(KerasTransferError, OSError):
 
 class ExportError(KerasTransferError, OSError):
     """A model could not be exported or its exported file run (unwritable path, converter or runtime missing)."""
+
+
+class CheckpointError(KerasTransferError, OSError):
+    """A training checkpoint directory cannot be written, or what it holds cannot be read back."""
+
+
+class TrainingDivergedError(KerasTransferError, ArithmeticError):
+    """The training loss became NaN or infinite (the learning rate is usually too high)."""
 
 
 class CacheDirectoryError(KerasTransferError, OSError):

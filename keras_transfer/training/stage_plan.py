@@ -225,7 +225,7 @@ class StagePlan:
 
     # ------------------------------------------------------------ fitting
     def fit_stage(self, stage: str, epoch: int, epochs: int, fit, loss=None, metrics=None, steps_per_epoch=None,
-                  monitor="loss"):
+                  monitor="loss", resume_epoch: Optional[int] = None):
         """Fit one stage; under gradual unfreezing, segment by segment with recompiles in between.
 
         Args:
@@ -236,19 +236,23 @@ class StagePlan:
             loss, metrics: what the stage compiles with (for recompiles).
             steps_per_epoch: int or None. For the warmup length.
             monitor: str. Metric for plateau reduction.
+            resume_epoch: int or None. Continue an interrupted stage at this epoch (``fine_tune(checkpoint_dir=...)``):
+                the LR callbacks still count from the stage's first epoch, and gradual unfreezing starts with the
+                groups its schedule gives this epoch.
 
         Returns:
             keras.callbacks.History of the whole stage.
         """
         model, backbone = self.model, self.model.backbone
+        first = epoch if resume_epoch is None else int(resume_epoch)
         if stage != "fine_tune" or self.policy is None:
-            return fit(epoch, epoch + epochs, self.callbacks(stage, epoch, epochs, steps_per_epoch, monitor))
+            return fit(first, epoch + epochs, self.callbacks(stage, epoch, epochs, steps_per_epoch, monitor))
         policy, end = self.policy, epoch + epochs
         policy.bind(epoch, backbone.unfrozen_groups, end)
-        backbone.set_mode(policy.groups_at(epoch))
+        backbone.set_mode(policy.groups_at(first))
         model.compile(optimizer=self.make_optimizer(stage, self.stage_learning_rate(stage)), loss=loss, metrics=metrics)
         extra = self.callbacks(stage, epoch, epochs, steps_per_epoch, monitor) + [policy]
-        histories, start = [], epoch
+        histories, start = [], first
         while start < end:
             policy.pending = None
             history = fit(start, end, extra)
