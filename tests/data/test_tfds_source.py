@@ -92,10 +92,18 @@ def test_download_false_never_probes_network(tmp_path, monkeypatch):
         _call_with_deadline(lambda: tfds("mnist", data_dir=str(tmp_path), download=False))
 
 
-@pytest.mark.skipif(tfds_source._can_reach(timeout=2.0), reason="this machine is online")
-def test_real_offline_machine_fails_fast(tmp_path):
-    with pytest.raises(DatasetUnavailableError, match="cannot download"):
-        _call_with_deadline(lambda: tfds("mnist", data_dir=str(tmp_path)))
+def test_probe_reports_an_unreachable_host_quickly():
+    # A local port nothing listens on: the probe answers False at once, and the suite sends no traffic
+    # outside this machine (the offline path itself is tested above with the probe replaced).
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    assert tfds_source._can_reach(("127.0.0.1", port), timeout=1.0) is False
+    assert time.perf_counter() - start < 2.5
 
 
 @pytest.mark.parametrize(
