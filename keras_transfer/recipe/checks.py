@@ -105,7 +105,7 @@ def _check_backbone(config, problems):
     wanted = data_input_kind(config)
     if kind != wanted:
         problems.append(
-            f"'backbone.name': a {kind} backbone cannot read {wanted} data. Received: backbone.name="
+            f"'backbone.name': {'an' if kind == 'image' else 'a'} {kind} backbone cannot read {wanted} data. Received: backbone.name="
             f"{backbone.name!r} with data.kind={config.data.kind!r}. Use a {wanted} backbone (keras-transfer "
             "backbones lists them: images mobilenet_v2, ..., text minilm_l6, audio audio_cnn) or other data.")
     sizes = {"image": (2, "[height, width]"), "text": (1, "[sequence_length]"), "audio": (1, "[num_samples]")}
@@ -113,6 +113,9 @@ def _check_backbone(config, problems):
         problems.append(f"'backbone.input_size': a {kind} backbone takes {sizes[kind][1]}. Received: "
                         f"{backbone.input_size}.")
     weights = backbone.weights
+    if kind == "audio" and weights == "imagenet":
+        problems.append("'backbone.weights': no pretrained weights ship for audio backbones. Received: 'imagenet'; "
+                        "allowed: null (random) or a .weights.h5 / .npz file of a backbone trained on a source task.")
     if weights not in (None, "imagenet") and not os.path.isfile(weights):
         problems.append(f"'backbone.weights': no such weights file. Received: {weights!r}; allowed: 'imagenet', "
                         "null (random) or a .weights.h5 / .npz file.")

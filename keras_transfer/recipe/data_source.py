@@ -100,7 +100,8 @@ def _group_labels(task: str, groups: dict, class_names: List[str], y: np.ndarray
                     f"'heads.{task}.groups': class {member!r} is in two groups. Received: {groups!r}."
                 )
             mapping[class_names.index(member)] = group_id
-    return mapping[np.asarray(y, dtype=np.int64)], [str(g) for g in groups]
+    ids = np.asarray(y, dtype=np.int64)
+    return np.where(ids >= 0, mapping[np.clip(ids, 0, None)], -1), [str(g) for g in groups]
 
 
 def _from_single_label(config: RecipeConfig) -> RecipeData:
@@ -155,17 +156,19 @@ def _from_arrays(config: RecipeConfig) -> RecipeData:
         if head.type == "regression":
             labels[task], class_names[task] = np.asarray(y, dtype=np.float32), None
             continue
-        names = d.class_names if keys[task] == d.y_key else None
-        names = names or (file_names if keys[task] == d.y_key else None)
-        valid = np.asarray(y).astype(np.int64) >= 0 if np.asarray(y).dtype.kind in "iu" else None
-        if valid is not None and not valid.all():  # missing labels (-1) in a multi-task array
-            n_classes = int(np.asarray(y).max()) + 1
-            ids, names = np.asarray(y, dtype=np.int64), names or [str(i) for i in range(n_classes)]
+        names = (d.class_names or file_names) if keys[task] == d.y_key else None
+        y = np.asarray(y)
+        missing = y.dtype.kind in "iu" and bool((y.astype(np.int64) < 0).any())
+        if missing:  # missing labels (-1) in a multi-task array
+            ids = y.astype(np.int64)
+            names = names or [str(i) for i in range(int(ids.max()) + 1)]
         else:
-            ids, names = _labels_to_ids(np.asarray(y), names)
-        labels[task], class_names[task] = ids, list(names)
-        if stratify is None and valid is None or (stratify is None and valid.all()):
+            ids, names = _labels_to_ids(y, names)
+        if stratify is None and not missing:
             stratify, stratify_names = ids, list(names)
+        if head.groups is not None:
+            ids, names = _group_labels(task, head.groups, list(names), ids)
+        labels[task], class_names[task] = ids, list(names)
     if stratify is None:
         stratify, stratify_names = np.zeros(len(x), dtype=np.int64), ["all"]
     index = _build_splits(np.arange(len(x)), stratify, stratify_names, validation_size=d.validation_size,

@@ -1,0 +1,137 @@
+"""``keras-transfer fit``: a whole transfer recipe from one config file (or two flags) into a run folder.
+
+Forms::
+
+    keras-transfer fit CONFIG.yaml [--set key.path=value ...]      # a config file, with overrides
+    keras-transfer fit --backbone mobilenet_v2 --data DIR          # the common case, no file
+    keras-transfer fit --resume runs/NAME-TIMESTAMP                # continue an interrupted run
+    keras-transfer fit runs/NAME-TIMESTAMP/config.yaml             # reproduce a run in a new folder
+    keras-transfer fit CONFIG.yaml --check                         # validate only, print the resolved config
+"""
+
+import os
+
+__all__ = ["register", "run", "data_section"]
+
+_TEXT_DATASETS = ("rotten_tomatoes",)
+
+
+def data_section(source: str) -> dict:
+    """The config's ``data`` section for ``--data SOURCE``.
+
+    An offline dataset name (``animal_mnist``, ``mnist5k``, ``digits``, ``rotten_tomatoes``), ``tfds:NAME``,
+    a ``.csv`` file (columns ``text`` and ``label``), a ``.npz`` file (``x``, ``y``), a folder of class
+    sub-folders holding ``.wav`` files, or a folder of class sub-folders of images.
+
+    Examples:
+    >>> keras_transfer.cli.fit_command.data_section("digits")
+    {'kind': 'dataset', 'name': 'digits'}
+    >>> keras_transfer.cli.fit_command.data_section("tfds:cifar10")
+    {'kind': 'tfds', 'name': 'cifar10'}
+    """
+    from keras_transfer.data import list_datasets
+
+    if source in list_datasets() or source in _TEXT_DATASETS:
+        return {"kind": "dataset", "name": source}
+    if source.startswith("tfds:"):
+        return {"kind": "tfds", "name": source[len("tfds:"):]}
+    path = os.path.abspath(os.path.expanduser(source))
+    lower = source.lower()
+    if lower.endswith((".csv", ".csv.gz", ".csv.bz2")):
+        return {"kind": "csv_text", "path": path}
+    if lower.endswith(".npz"):
+        return {"kind": "arrays", "path": path}
+    if os.path.isdir(path):
+        for root, _, files in os.walk(path):
+            if any(f.lower().endswith(".wav") for f in files):
+                return {"kind": "wav_folder", "path": path}
+    return {"kind": "image_folder", "path": path}
+
+
+def run(args) -> int:
+    import yaml
+
+    from keras_transfer.errors import InvalidConfigError
+    from keras_transfer.recipe import Recipe
+    from keras_transfer.recipe.validation import read_config_file
+
+    overrides = list(args.set or [])
+    if args.resume:
+        if args.config or overrides or args.backbone or args.data or args.overwrite or args.run_dir:
+            raise InvalidConfigError(
+                "--resume continues a run exactly as it was configured. Received: --resume with a config, --set, "
+                "--backbone, --data, --run-dir or --overwrite. Resume alone, or start a new run from "
+                f"{os.path.join(args.resume, 'config.yaml')} with changes."
+            )
+        Recipe.resume(args.resume, quiet=args.quiet)
+        return 0
+    if args.config is None and not (args.backbone and args.data):
+        raise InvalidConfigError(
+            "keras-transfer fit needs a config file, or --backbone and --data. Received: "
+            f"{'--backbone only' if args.backbone else '--data only' if args.data else 'neither'}. E.g. "
+            "keras-transfer fit examples/configs/image.yaml, or keras-transfer fit --backbone mobilenet_v2 "
+            "--data photos/ (examples in examples/configs/)."
+        )
+    if args.config is not None:
+        raw = read_config_file(args.config)
+        base_dir = os.path.dirname(os.path.abspath(args.config))
+        source = args.config
+    else:
+        raw = {"name": args.name or args.backbone.replace("/", "_"), "head": {}}
+        base_dir, source = os.getcwd(), "(command line)"
+    if args.backbone:
+        raw.setdefault("backbone", {})
+        if not isinstance(raw["backbone"], dict):
+            raw["backbone"] = {}
+        raw["backbone"]["name"] = args.backbone
+    if args.data:
+        raw["data"] = data_section(args.data)
+    if args.name and args.config is not None:
+        raw["name"] = args.name
+    from keras_transfer.recipe.overrides import apply_overrides
+
+    recipe = Recipe(apply_overrides(raw, overrides), base_dir=base_dir, source=source)
+    if args.check:
+        print(f"# {source}: valid. Resolved config:")
+        print(yaml.safe_dump(recipe.to_dict(), sort_keys=False), end="")
+        return 0
+    recipe.fit(run_dir=args.run_dir, overwrite=args.overwrite, quiet=args.quiet, argv=command_line(args))
+    return 0
+
+
+def command_line(args) -> list:
+    """The ``keras-transfer fit`` command as given (recorded in the run's environment.json)."""
+    words = ["keras-transfer", "fit"] + ([args.config] if args.config else [])
+    for flag in ("backbone", "data", "name", "run_dir"):
+        if getattr(args, flag):
+            words += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
+    for override in args.set or []:
+        words += ["--set", override]
+    words += [f"--{flag}" for flag in ("overwrite", "quiet") if getattr(args, flag)]
+    return words
+
+
+def register(commands):
+    parser = commands.add_parser(
+        "fit", help="a whole transfer recipe from a YAML / JSON config (or --backbone and --data) into a run folder",
+        description="Train a transfer recipe into runs/<name>-<timestamp>/ (resolved config, environment, history "
+                    "JSON/CSV, TensorBoard logs, best and last .keras models, curves, evaluation report, exports). "
+                    "Config examples: examples/configs/.",
+    )
+    parser.add_argument("config", nargs="?", default=None, help="YAML or JSON config file")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                        help="override a config value without editing the file, e.g. --set stages.head_epochs=1 "
+                             "--set backbone.input_size=[64,64] (values are YAML; repeatable)")
+    parser.add_argument("--backbone", default=None, help="backbone name (keras-transfer backbones lists them)")
+    parser.add_argument("--data", default=None,
+                        help="offline dataset name, tfds:NAME, .csv of text, .npz arrays, folder of WAV or image "
+                             "class sub-folders")
+    parser.add_argument("--name", default=None, help="run name (default: the config's name, or the backbone's)")
+    parser.add_argument("--run-dir", default=None, help="the run folder (default: <output_dir>/<name>-<timestamp>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --run-dir")
+    parser.add_argument("--resume", default=None, metavar="RUN_DIR",
+                        help="continue an interrupted run from its last complete epoch")
+    parser.add_argument("--check", action="store_true", help="validate the config and print it resolved; no training")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.set_defaults(run=run)
+
