@@ -39,7 +39,8 @@ class KerasCVRandomResizedCrop(keras.layers.Layer):
         InvalidConfigError: keras-cv is not installed, or a range is invalid.
 
     Examples:
-    >>> crop = keras_transfer.augmentation.get({"random_resized_crop": {"implementation": "keras_cv"}})
+    >>> config = {"random_resized_crop": {"implementation": "keras_cv"}}  # needs the cv extra (keras-cv)
+    >>> crop = keras_transfer.augmentation.get(config)  # doctest: +SKIP
     """
 
     def __init__(

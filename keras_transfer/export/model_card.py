@@ -72,7 +72,7 @@ def history_summary(history) -> Optional[dict]:
         ``fine_tune`` histories, ``stages`` (name, epochs, learning rate, backbone mode).
 
     Examples:
-    >>> keras_transfer.export.model_card.history_summary({"loss": [1.0, 0.5]})["best"]
+    >>> keras_transfer.export.history_summary({"loss": [1.0, 0.5]})["best"]
     {'loss': 0.5}
     """
     if history is None:

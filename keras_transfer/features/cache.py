@@ -86,7 +86,11 @@ def default_view_augmentation():
     import keras
 
     return keras.Sequential(
-        [keras.layers.RandomTranslation(0.1, 0.1), keras.layers.RandomZoom(0.1)], name="view_augmentation"
+        [  # fixed layer names: auto-numbered ones changed the cache fingerprint on every call
+            keras.layers.RandomTranslation(0.1, 0.1, name="view_translation"),
+            keras.layers.RandomZoom(0.1, name="view_zoom"),
+        ],
+        name="view_augmentation",
     )
 
 
@@ -317,11 +321,12 @@ def extract(
 
     Examples:
     >>> import numpy as np
-    >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
+    >>> name = keras_transfer.testing.register_tiny_backbone()  # any backbone: "mobilenet_v2", ...
+    >>> backbone = keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32))
     >>> x, y = np.zeros((16, 28, 28, 1), "uint8"), np.arange(16) % 2
     >>> cache = keras_transfer.features.extract(backbone, (x, y), "/tmp/kt-doc-cache", views=2)
-    >>> cache.load(view=None)[0].shape
-    (16, 3, 1280)
+    >>> cache.load(view=None)[0].shape  # (examples, 1 clean + 2 augmented views, features)
+    (16, 3, 32)
     >>> keras_transfer.features.extract(backbone, (x, y), "/tmp/kt-doc-cache", views=2).hit
     True
     """

@@ -158,7 +158,8 @@ def train_head(
 
     Examples:
     >>> import numpy as np
-    >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
+    >>> name = keras_transfer.testing.register_tiny_backbone()  # or "mobilenet_v2", ...
+    >>> backbone = keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32))
     >>> model = keras_transfer.TransferModel(backbone, keras_transfer.ClassificationHead(2))
     >>> x, y = np.random.randint(0, 255, (16, 28, 28, 1), "uint8"), np.arange(16) % 2
     >>> history = keras_transfer.features.train_head(model, (x, y), cache_dir="/tmp/kt-cache", epochs=2, verbose=0)
