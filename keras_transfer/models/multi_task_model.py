@@ -392,6 +392,20 @@ def prepare_multi_task_data(model, data, what: str, batch_size: int):
     )
 
 
+def _replica_context_with_peers():
+    """The tf.distribute replica context when this step runs on one of several replicas, else None."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    if not tf.distribute.has_strategy():
+        return None
+    replica = tf.distribute.get_replica_context()
+    if replica is None or replica.num_replicas_in_sync <= 1:
+        return None
+    return replica
+
+
 # ----------------------------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="keras_transfer")
 class MultiTaskModel(keras.Model):
@@ -690,13 +704,22 @@ class MultiTaskModel(keras.Model):
         return self._task_loss_terms(y, y_pred, sample_weight)[0]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Masked per-task losses combined by ``loss_weighting``, plus regularisation losses."""
+        """Masked per-task losses combined by ``loss_weighting``, plus regularisation losses.
+
+        Under a ``tf.distribute`` strategy with several replicas each task's loss is the mean over the labelled
+        examples of the whole global batch (label counts are summed across replicas), so training matches one
+        device whatever the number of labels each replica happens to get.
+        """
         losses, present, counts = self._task_loss_terms(y, y_pred, sample_weight)
         state = self._task_state
         if state is not None:
             for task in self.tasks:
                 state.loss_trackers[task].update_state(losses[task], sample_weight=counts[task])
-        total = self.loss_weighting.combine(losses, present, training=bool(training))
+        replica = _replica_context_with_peers()
+        if replica is not None:
+            total = self._combine_across_replicas(replica, losses, counts, training)
+        else:
+            total = self.loss_weighting.combine(losses, present, training=bool(training))
         if state is not None and state.weight_trackers:
             weights = self.loss_weighting.weights_tensor()
             for i, task in enumerate(self.tasks):
@@ -704,6 +727,24 @@ class MultiTaskModel(keras.Model):
         for extra_loss in self.losses:
             total = total + self._aggregate_additional_loss(extra_loss)
         return total
+
+    def _combine_across_replicas(self, replica, losses, counts, training):
+        """This replica's share of the combined loss: the replicas' shares sum to the one-device loss, and their
+        gradients (summed by the strategy) to its gradient."""
+        ops = keras.ops
+        n = replica.num_replicas_in_sync
+        global_losses, global_present = {}, {}
+        for task in self.tasks:
+            local_sum = losses[task] * counts[task]
+            global_sum = replica.all_reduce("sum", ops.stop_gradient(local_sum))
+            global_count = replica.all_reduce("sum", counts[task])
+            has_labels = global_count > 0
+            safe = ops.where(has_labels, global_count, 1.0)
+            share = local_sum / safe
+            # value: the global masked mean; gradient: n x this replica's share (the total is divided by n below)
+            global_losses[task] = ops.where(has_labels, global_sum / safe, 0.0) + n * (share - ops.stop_gradient(share))
+            global_present[task] = ops.cast(has_labels, "float32")
+        return self.loss_weighting.combine(global_losses, global_present, training=bool(training)) / n
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Each head's metrics on its labelled examples only."""

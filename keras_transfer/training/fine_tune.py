@@ -471,7 +471,7 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
             stage_history = train_head(
                 model, x if y is None else (x, y), validation_data, cache_dir=cache_dir, epochs=epochs,
                 optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=metrics,
-                batch_size=batch_size, callbacks=callbacks, verbose=verbose, initial_epoch=start,
+                batch_size=batch_size, callbacks=callbacks, verbose=verbose, initial_epoch=start, seed=shuffle_seed,
             )
             history.add_stage(name, stage_history, learning_rate, backbone.mode)
             if run is not None:  # checkpointed when the cached stage ends
