@@ -188,6 +188,18 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
             missing (all raised before any conversion work).
 
     Examples:
+    >>> name = keras_transfer.testing.register_tiny_backbone()  # a real model: see examples/08_export_tflite.ipynb
+    >>> model = keras_transfer.TransferModel(keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32)),
+    ...                                      keras_transfer.ClassificationHead(3))
+    >>> images = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype="uint8")
+    >>> _ = model.predict(images, verbose=0)  # trained or at least built
+    >>> report = keras_transfer.export.export(model, "/tmp/kt-doc-export/tiny.tflite", format="tflite",
+    ...                                       parity_data=images, verbose=False)
+    >>> report.format, report.input_dtype, report.argmax_agreement
+    ('tflite', 'uint8', 1.0)
+
+    With int8 quantization, calibrated on training images and checked on held-back labelled ones:
+
     >>> report = keras_transfer.export.export(model, "exported/model_int8.tflite", format="tflite",
     ...     quantization="int8", representative_data=x_train[:200], parity_data=(x_test, y_test),
     ...     class_names=splits.class_names)  # doctest: +SKIP
