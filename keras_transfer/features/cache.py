@@ -308,7 +308,7 @@ def extract(
         batch_size: int. Extraction batch size (array inputs; a dataset keeps its own batches).
         shard_size: int or None. Examples per shard; None sizes shards to about 64 MiB.
         verify: ``"full"`` checks every shard's sha256 on a hit, ``"size"`` only sizes (for huge caches).
-        verbose: bool. Print what happened (hit, built, time).
+        verbose: bool. Print what happened (hit, built, time) and a progress bar while extracting.
 
     Returns:
         FeatureCache: ``.hit`` says whether it was found ready; ``.load()``, ``.as_dataset()``, ``.probe()``.
@@ -362,7 +362,8 @@ def extract(
     tmp = os.path.join(root, f".tmp-{os.path.basename(entry)}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     os.makedirs(tmp)
     try:
-        manifest = _build(backbone, source, tmp, parts, key, views, augmentation, shard_size)
+        progress = _progress_bar(source) if verbose else None
+        manifest = _build(backbone, source, tmp, parts, key, views, augmentation, shard_size, progress)
         if manifest["key"] != key:
             parts, key = manifest["fingerprint"], manifest["key"]
             entry = os.path.join(root, f"{backbone.backbone_name}-{key[:24]}")
@@ -392,7 +393,19 @@ def extract(
     return FeatureCache(entry, manifest, hit=False)
 
 
-def _build(backbone, source, tmp, parts, key, views, augmentation, shard_size):
+def _progress_bar(source):
+    """A Keras progress bar over the examples to extract (a bar on a terminal, one final line in logs)."""
+    import sys
+
+    import keras
+
+    target = len(source.x) if source.x is not None else None
+    interactive = getattr(sys.stdout, "isatty", lambda: False)()
+    print("extracting features" + (f" of {target} examples" if target is not None else ""))
+    return keras.utils.Progbar(target, verbose=1 if interactive else 2, unit_name="example")
+
+
+def _build(backbone, source, tmp, parts, key, views, augmentation, shard_size, progress=None):
     """Extract into ``tmp`` and write the manifest last. Returns the manifest."""
     if views:
         # Create the augmentation's variables (seed state) eagerly, before tracing.
@@ -415,6 +428,8 @@ def _build(backbone, source, tmp, parts, key, views, augmentation, shard_size):
             rows = shard_size or max(1, SHARD_BYTES // row_bytes)
             writer = ShardWriter(tmp, rows, features.shape[1:])
         writer.add(features, None if labels is None else np.asarray(labels))
+        if progress is not None:
+            progress.add(len(features))
         if probe_x is None:
             probe_x = np.asarray(images[:PROBE_SIZE])
             probe_f = features[:PROBE_SIZE, 0].copy()

@@ -173,7 +173,8 @@ def train_head(
     check_cached_training(model, train, cache_dir)
     views = _resolve_views(model, views)
     backbone, head = model.backbone, model.head
-    train_cache = extract(backbone, train, cache_dir, views, augmentation=model.augmentation)
+    show = verbose not in (0, False)  # a progress bar while extracting, like fit's
+    train_cache = extract(backbone, train, cache_dir, views, augmentation=model.augmentation, verbose=show)
     if not train_cache.has_labels:
         raise InvalidConfigError(
             "Training the head needs labels. Received: images without labels. Pass (x, y) or a dataset of "
@@ -181,7 +182,7 @@ def train_head(
         )
     validation_data = None
     if validation is not None:
-        validation_cache = extract(backbone, validation, cache_dir, 0)
+        validation_cache = extract(backbone, validation, cache_dir, 0, verbose=show)
         validation_data = validation_cache.as_dataset(batch_size, shuffle=False, view=0)
     if isinstance(optimizer, str) or not isinstance(optimizer, keras.optimizers.Optimizer):
         from keras_transfer.training.fine_tune import make_optimizer

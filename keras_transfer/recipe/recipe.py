@@ -199,7 +199,7 @@ class Recipe:
             raise
 
     def _train(self, run: RunFolder, *, quiet, callbacks, resumed) -> RunResult:
-        import keras
+        import tensorflow as tf
 
         import keras_transfer as kt
         from keras_transfer.recipe.data_source import load_recipe_data
@@ -216,7 +216,7 @@ class Recipe:
             progress.print(f"    {data.summary()}")
         with progress.step(f"building {config.backbone.name} (weights: {config.backbone.weights})"):
             model = self.build_model(data)
-            model.predict(data.train[0][:1], verbose=0)  # build every layer, so the model saves at any time
+            model(tf.constant(data.train[0][:1]))  # build every layer (eagerly), so the model saves at any time
 
         fit_callbacks = list(callbacks or [])
         validation = data.validation
