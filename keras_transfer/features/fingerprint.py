@@ -28,7 +28,8 @@ def weights_hash(backbone) -> str:
         str: hex digest.
 
     Examples:
-    >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
+    >>> name = keras_transfer.testing.register_tiny_backbone()
+    >>> backbone = keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32))
     >>> len(keras_transfer.features.weights_hash(backbone))
     64
     """

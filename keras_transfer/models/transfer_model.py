@@ -34,7 +34,8 @@ class TransferModel(keras.Model):
 
     Examples:
     >>> import numpy as np
-    >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
+    >>> name = keras_transfer.testing.register_tiny_backbone()  # or "mobilenet_v2", "efficientnet_lite0", ...
+    >>> backbone = keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32))
     >>> model = keras_transfer.TransferModel(backbone, keras_transfer.heads.ClassificationHead(3))
     >>> model.compile(optimizer="adam")
     >>> model.predict(np.zeros((2, 28, 28, 1), "uint8"), verbose=0).shape
