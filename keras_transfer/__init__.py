@@ -16,7 +16,7 @@ from keras_transfer import data, growth, layers, testing, weights  # testing: th
 from keras_transfer.backbones import Backbone
 from keras_transfer.export import export as export_model  # the package is keras_transfer.export
 from keras_transfer.heads import ClassificationHead, RegressionHead
-from keras_transfer.models import MultiTaskModel, TransferModel
+from keras_transfer.models import MultiTaskModel, TransferModel, load_model
 from keras_transfer.recipe import Recipe  # keras-transfer fit: a whole run from one config file
 from keras_transfer.training import FineTuneHistory, fine_tune, set_seed
 from keras_transfer.training.lr_find import lr_find
@@ -43,6 +43,7 @@ __all__ = [
     "growth",
     "heads",
     "layers",
+    "load_model",
     "lr_find",
     "optimizers",
     "set_seed",

@@ -49,6 +49,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KerasTransferError as error:
         print(f"keras-transfer {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except (OSError, ValueError) as error:  # a failed write (disk full, permissions) or an input Keras refused
+        if os.environ.get("KERAS_TRANSFER_TRACEBACK"):
+            raise
+        print(
+            f"keras-transfer {args.command}: error: {type(error).__name__}: {error} "
+            "(set KERAS_TRANSFER_TRACEBACK=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":
