@@ -104,10 +104,12 @@ def _check_backbone(config, problems):
         return
     wanted = data_input_kind(config)
     if kind != wanted:
+        article = {"image": "an"}
         problems.append(
-            f"'backbone.name': {'an' if kind == 'image' else 'a'} {kind} backbone cannot read {wanted} data. Received: backbone.name="
-            f"{backbone.name!r} with data.kind={config.data.kind!r}. Use a {wanted} backbone (keras-transfer "
-            "backbones lists them: images mobilenet_v2, ..., text minilm_l6, audio audio_cnn) or other data.")
+            f"'backbone.name': {article.get(kind, 'a')} {kind} backbone cannot read {wanted} data. Received: "
+            f"backbone.name={backbone.name!r} with data.kind={config.data.kind!r}. Use {article.get(wanted, 'a')} "
+            f"{wanted} backbone (keras-transfer backbones lists them: images mobilenet_v2, ..., text minilm_l6, "
+            "audio audio_cnn) or other data.")
     sizes = {"image": (2, "[height, width]"), "text": (1, "[sequence_length]"), "audio": (1, "[num_samples]")}
     if backbone.input_size is not None and kind in sizes and len(backbone.input_size) != sizes[kind][0]:
         problems.append(f"'backbone.input_size': a {kind} backbone takes {sizes[kind][1]}. Received: "
@@ -267,5 +269,6 @@ def check_config(config: RecipeConfig, source: str = "") -> RecipeConfig:
     _check_export(config, problems)
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        raise InvalidConfigError(f"Invalid config{(' ' + source) if source else ''} ({count}):\n  - " + "\n  - ".join(problems))
+        where = f" {source}" if source else ""
+        raise InvalidConfigError(f"Invalid config{where} ({count}):\n  - " + "\n  - ".join(problems))
     return config

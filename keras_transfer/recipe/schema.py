@@ -1,4 +1,4 @@
-"""The recipe config schema: pydantic models for one whole transfer run (data → backbone → heads → stages → export).
+"""The recipe config schema: pydantic models for a whole transfer run (data, backbone, heads, stages, export).
 
 Every model forbids unknown keys (``extra="forbid"``); ``keras_transfer.recipe.validation`` turns pydantic's
 errors into ``InvalidConfigError`` messages naming the key, the value received and the allowed values (with a
