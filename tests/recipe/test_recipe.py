@@ -48,8 +48,6 @@ def test_saved_models_load_and_predict(finished_run, tiny_arrays):
     x = np.load(tiny_arrays)["x"][:4]
     last = keras.saving.load_model(finished_run.run_dir / "models" / "last.keras")
     np.testing.assert_allclose(last.predict(x, verbose=0), finished_run.model.predict(x, verbose=0), atol=1e-6)
-    best = keras.saving.load_model(finished_run.run_dir / "models" / "best.keras")
-    assert best.predict(x, verbose=0).shape == (4, 3)
 
 
 def test_resolved_config_is_complete_and_loads_back(finished_run):
