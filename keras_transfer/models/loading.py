@@ -48,8 +48,10 @@ def load_model(path, *, num_classes=None, safe_mode: bool = True, compile: bool 
 
     Examples:
     >>> import tempfile, os
-    >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
+    >>> name = keras_transfer.testing.register_tiny_backbone()  # any backbone, e.g. "mobilenet_v2"
+    >>> backbone = keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32))
     >>> model = keras_transfer.TransferModel(backbone, keras_transfer.ClassificationHead(2))
+    >>> _ = model.predict(np.zeros((1, 32, 32, 3), "uint8"), verbose=0)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
     >>> model.save(path)
     >>> keras_transfer.load_model(path, num_classes=2).num_classes
