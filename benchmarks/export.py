@@ -22,6 +22,33 @@ OUTPUT = Path(__file__).resolve().parents[1] / "saved_models" / "benchmarks" / "
 VARIANTS = (("float32", None), ("float16", "float16"), ("dynamic", "dynamic"), ("int8", "int8"))
 
 
+def size_breakdown(path) -> dict:
+    """Bytes of a ``.tflite`` file by kind: constant tensors per dtype, quantization scales and zero points
+    (TFLite stores one float32 scale and one int64 zero point per channel of every per-channel tensor),
+    tensor names, and the rest (graph, signatures, metadata)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    types = {value: name.lower() for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
+    data = Path(path).read_bytes()
+    model = schema.Model.GetRootAsModel(data, 0)
+    parts = {}
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            buffer = model.Buffers(tensor.Buffer())
+            key = f"constants_{types[tensor.Type()]}"
+            parts[key] = parts.get(key, 0) + (buffer.DataLength() if buffer is not None else 0)
+            parts["tensor_names"] = parts.get("tensor_names", 0) + len(tensor.Name() or b"")
+            quantization = tensor.Quantization()
+            if quantization is not None:
+                parts["quant_scales"] = parts.get("quant_scales", 0) + 4 * quantization.ScaleLength()
+                parts["quant_zero_points"] = parts.get("quant_zero_points", 0) + 8 * quantization.ZeroPointLength()
+    parts = {key: value for key, value in parts.items() if value}
+    parts["other"] = len(data) - sum(parts.values())
+    return parts
+
+
 def _median_ms(fn, x, repeats=100, warmup=10):
     for _ in range(warmup):
         fn(x)
@@ -84,6 +111,7 @@ def run(n_per_class: int = 100, image_size: int = 64, seed: int = 0) -> dict:
         "int8_latency_ratio_vs_keras_predict": latency["tflite_int8_ms"] / latency["keras_predict_ms"],
         "int8_accuracy_drop_points": 100 * (int8_report.keras_accuracy - int8_report.exported_accuracy),
         "tflite_threads": os.cpu_count(),
+        "size_breakdown_bytes": {name: size_breakdown(OUTPUT / f"model_{name}.tflite") for name in ("float32", "int8")},
     }
     results["goals_met"] = {
         "int8_size_ratio<=0.30": results["int8_size_ratio"] <= 0.30,
@@ -125,4 +153,13 @@ def summary(results: dict) -> str:
         f"| int8 accuracy drop ≤ 1 point | {results['int8_accuracy_drop_points']:+.2f} "
         f"| {results['goals_met']['int8_accuracy_drop<=1pt']} |",
     ]
+    breakdown = results.get("size_breakdown_bytes")
+    if breakdown:
+        float_bytes = results["variants"]["float32"]["size_bytes"]
+        lines += ["", "Where the bytes are (÷ the float32 file's size):", "",
+                  "| part | float32 | int8 |", "|---|---|---|"]
+        for part in sorted(set(breakdown["float32"]) | set(breakdown["int8"])):
+            cells = [f"{breakdown[name][part]:,} ({breakdown[name][part] / float_bytes:.3f})"
+                     if part in breakdown[name] else "" for name in ("float32", "int8")]
+            lines.append(f"| {part} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines) + "\n"
