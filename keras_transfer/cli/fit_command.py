@@ -10,6 +10,7 @@ Forms::
 """
 
 import os
+import re
 
 __all__ = ["register", "run", "data_section"]
 
@@ -77,7 +78,8 @@ def run(args) -> int:
         base_dir = os.path.dirname(os.path.abspath(args.config))
         source = args.config
     else:
-        raw = {"name": args.name or args.backbone.replace("/", "_"), "head": {}}
+        default_name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(args.backbone.rstrip("/\\"))).lstrip("_.-")
+        raw = {"name": args.name or default_name or "run", "head": {}}
         base_dir, source = os.getcwd(), "(command line)"
     if args.backbone:
         raw.setdefault("backbone", {})
