@@ -206,7 +206,7 @@ class Recipe:
 
         config = self.config
         start = time.perf_counter()
-        steps = 5 + (1 if config.cache.enabled else 0) + len(config.export)
+        steps = 5 + len(config.export)  # data, model, training, report, [exports], results
         progress = Progress(steps, quiet=quiet)
         progress.print(f"run folder: {run.path}{' (resumed)' if resumed else ''}")
         _set_seed(config.seed, config.deterministic_ops)
