@@ -208,13 +208,17 @@ def _format_one(error, raw) -> str:
         return (f"{_dotted(keys + [ctx.get('discriminator', 'kind').strip(chr(39))])!r}: unknown value. Received: "
                 f"{ctx.get('tag')!r}. Allowed: {ctx.get('expected_tags')}.")
     if kind == "union_tag_not_found":
-        return f"{_dotted(keys + ['kind'])!r} is required to say which kind of section this is. Received: none."
+        from keras_transfer.recipe.schema import DATA_KINDS
+
+        return (f"{_dotted(keys + ['kind'])!r} is required to say which kind of section this is. Received: none; "
+                f"allowed: {', '.join(DATA_KINDS)}.")
     value = error.get("input", _value_at(raw, keys))
     message = error.get("msg", "")
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
         return f"{where!r}: {message}."
-    return f"{where!r}: {message.lower()}. Received: {_describe(value)}; {_allowed(error)}."
+    message = message[:1].lower() + message[1:]
+    return f"{where!r}: {message}. Received: {_describe(value)}; {_allowed(error)}."
 
 
 def format_validation_error(error: ValidationError, raw: dict, source: str = "") -> str:
