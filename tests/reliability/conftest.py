@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,9 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> str:
         pytest.fail(f"worker timed out after {timeout} s:\n{output[-3000:]}")
     assert process.returncode == 0, f"worker failed ({process.returncode}):\n{output[-3000:]}"
     return output
+
+
+@pytest.fixture
+def workers():
+    """``workers.start(*args)`` starts ``workers.py`` in a fresh Python; ``workers.finish(process)`` waits for it."""
+    return types.SimpleNamespace(start=start_worker, finish=finish)

@@ -9,12 +9,10 @@ import json
 
 import numpy as np
 
-from tests.reliability.conftest import finish, start_worker
 
-
-def test_mirrored_strategy_on_two_cpus_matches_one_device(tmp_path):
+def test_mirrored_strategy_on_two_cpus_matches_one_device(tmp_path, workers):
     out = tmp_path / "distributed.json"
-    finish(start_worker("distributed", out), timeout=400)
+    workers.finish(workers.start("distributed", out), timeout=400)
     result = json.loads(out.read_text())
     assert result["replicas"] == 2
     for name in ("transfer", "multitask"):

@@ -1,8 +1,8 @@
 """Interrupted training resumes exactly: SIGKILL in the middle of stage 2, resume, same weights as uninterrupted.
 
-The worker (``workers.py train``) runs ``fine_tune(lr="auto", unfreeze="gradual", checkpoint_dir=...)``: LR finder,
-warmup, plateau reduction, per-group ramps, and a recompile every time gradual unfreezing adds a group, all
-seeded with ``keras_transfer.set_seed`` (deterministic ops).
+The worker (``workers.py train``) runs ``fine_tune(lr="auto", unfreeze=GradualUnfreezing([1, 3]),
+checkpoint_dir=...)``: LR finder, warmup, plateau reduction, per-group ramps, and a recompile when gradual
+unfreezing adds groups, all seeded with ``keras_transfer.set_seed`` (deterministic ops).
 """
 
 import json
@@ -10,8 +10,6 @@ import signal
 import time
 
 import numpy as np
-
-from tests.reliability.conftest import finish, start_worker
 
 KILL_EPOCH = 3  # stage 2 runs epochs 1-3 training 1, 3, 3 groups; killed mid-epoch 3 after one of its two batches
 
@@ -28,9 +26,9 @@ def _wait_for(path, process, timeout=240):
     raise AssertionError("worker never reached the kill point")
 
 
-def test_sigkill_in_stage_two_then_resume_gives_the_uninterrupted_weights(tmp_path):
+def test_sigkill_in_stage_two_then_resume_gives_the_uninterrupted_weights(tmp_path, workers):
     ready = tmp_path / "ready.json"
-    doomed = start_worker("train", tmp_path / "ck_killed", tmp_path / "never.json", "--pause-at", KILL_EPOCH, ready)
+    doomed = workers.start("train", tmp_path / "ck_killed", tmp_path / "never.json", "--pause-at", KILL_EPOCH, ready)
     at_kill = _wait_for(ready, doomed)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=30)
@@ -45,7 +43,7 @@ def test_sigkill_in_stage_two_then_resume_gives_the_uninterrupted_weights(tmp_pa
 
     # A fresh process resumes, then (same process, so Keras numbers every layer and optimizer name differently)
     # runs the same training uninterrupted.
-    finish(start_worker("train", tmp_path / "ck_killed", tmp_path / "resumed.json", tmp_path / "ck_full",
+    workers.finish(workers.start("train", tmp_path / "ck_killed", tmp_path / "resumed.json", tmp_path / "ck_full",
                         tmp_path / "full.json"))
     full = json.loads((tmp_path / "full.json").read_text())
     resumed = json.loads((tmp_path / "resumed.json").read_text())
