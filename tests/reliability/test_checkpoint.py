@@ -45,17 +45,20 @@ class CrashAt(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated crash")
 
 
-def test_crash_at_the_start_of_stage_two_resumes_into_stage_two(tmp_path, data):
+@pytest.mark.parametrize("cached", [False, True], ids=["at_the_stage_boundary", "after_a_cached_stage_one"])
+def test_crash_in_stage_two_resumes_into_stage_two(tmp_path, data, cached):
+    settings = dict(SETTINGS, cache_dir=tmp_path / "features") if cached else SETTINGS
+    crash_epoch = 3 if cached else 2  # cached: mid stage 2 (a stage on the cache is checkpointed when it ends)
     full = _model()
-    full_history = kt.fine_tune(full, data, checkpoint_dir=tmp_path / "full", **SETTINGS)
+    full_history = kt.fine_tune(full, data, checkpoint_dir=tmp_path / "full", **settings)
     crashed = _model()
     with pytest.raises(KeyboardInterrupt):
-        kt.fine_tune(crashed, data, checkpoint_dir=tmp_path / "crash", callbacks=[CrashAt(2)], **SETTINGS)
+        kt.fine_tune(crashed, data, checkpoint_dir=tmp_path / "crash", callbacks=[CrashAt(crash_epoch)], **settings)
     state = json.loads((tmp_path / "crash" / "state.json").read_text())
-    assert (state["stage_index"], state["next_epoch"], state["at_stage_start"]) == (1, 2, True)
+    assert (state["stage_index"], state["next_epoch"], state["at_stage_start"]) == (1, crash_epoch, not cached)
     assert [s["name"] for s in state["completed_stages"]] == ["head"]
     resumed = _model()
-    history = kt.fine_tune(resumed, data, checkpoint_dir=tmp_path / "crash", **SETTINGS)
+    history = kt.fine_tune(resumed, data, checkpoint_dir=tmp_path / "crash", **settings)
     assert history.epoch == full_history.epoch == [0, 1, 2, 3]
     assert [s["mode"] for s in history.stages] == ["frozen", "last:2"] and resumed.backbone.mode == "last:2"
     np.testing.assert_allclose(history.history["loss"], full_history.history["loss"], rtol=1e-6)
