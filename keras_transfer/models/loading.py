@@ -2,7 +2,6 @@
 
 import os
 import zipfile
-from typing import Optional
 
 import keras
 

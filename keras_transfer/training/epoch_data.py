@@ -1,7 +1,5 @@
 """Training batches whose order is a pure function of (seed, epoch), so a resumed run sees the same batches."""
 
-import math
-
 __all__ = ["epoch_shuffled_dataset"]
 
 
@@ -49,8 +47,3 @@ def epoch_shuffled_dataset(x, y, batch_size: int, seed: int, start_epoch: int, e
 
     dataset = tf.data.Dataset.range(int(start_epoch), int(end_epoch)).flat_map(epoch_batches)
     return dataset.map(gather).prefetch(2)
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Batches per epoch of ``n`` examples."""
-    return math.ceil(n / batch_size)

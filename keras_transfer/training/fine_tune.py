@@ -478,10 +478,11 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
                 run.begin_stage(index, name, start, start + epochs, learning_rate)
                 run.record = {"epochs": list(stage_history.epoch),
                               "history": {k: [float(v) for v in vs] for k, vs in stage_history.history.items()}}
-                run.end_stage(backbone.mode, model, None)
+                run.end_stage(backbone.mode)
                 run.stage_index = index + 1
-                run.save(model, None, next_epoch=start + epochs, mid_fit=False, unfrozen_groups=backbone.unfrozen_groups,
-                         mode=backbone.mode, user_callbacks=callbacks, at_stage_start=True)
+                run.save(model, None, next_epoch=start + epochs, mid_fit=False,
+                         unfrozen_groups=backbone.unfrozen_groups, mode=backbone.mode, user_callbacks=callbacks,
+                         at_stage_start=True)
             continue
         if run is not None:
             run.begin_stage(index, name, start, start + epochs, plan.stage_learning_rate(name))

@@ -91,15 +91,8 @@ class ResumableRun:
         else:
             self.record = {"epochs": [], "history": {}}
 
-    def stage_history(self) -> keras.callbacks.History:
-        """The current stage's History over all its epochs, before and after the interruption."""
-        history = keras.callbacks.History()
-        history.epoch = list(self.record["epochs"])
-        history.history = {key: list(values) for key, values in self.record["history"].items()}
-        return history
-
-    def end_stage(self, mode: str, model, optimizer):
-        """Mark the stage complete (recorded in the checkpoint; used when the stage ended without an epoch end)."""
+    def end_stage(self, mode: str):
+        """Move the current stage's record to the completed stages (saved with the next checkpoint)."""
         self.completed.append(
             {"name": self.stage_name, "epoch": list(self.record["epochs"]), "history": self.record["history"],
              "learning_rate": self.stage_lr, "mode": mode}
@@ -219,7 +212,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         last_epoch = following >= run.stage_end
         stage_done = last_epoch or (stopping and not pending)
         if stage_done:
-            run.end_stage(backbone.mode, self.model, self.model.optimizer)
+            run.end_stage(backbone.mode)
             next_index = run.stage_index + 1
             saved_index, saved_epoch = next_index, run.stage_end
         else:

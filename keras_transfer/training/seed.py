@@ -32,7 +32,7 @@ def set_seed(seed: int, deterministic_ops: bool = True) -> int:
 
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise InvalidConfigError(
-            f"seed must be an int in [0, 2**32). Received: seed={seed!r}. Pass e.g. seed=0, or seed=None for no seeding."
+            f"seed must be an int in [0, 2**32). Received: seed={seed!r}. Pass e.g. seed=0."
         )
     keras.utils.set_random_seed(seed)  # Python's random, NumPy, TensorFlow and Keras' global SeedGenerator
     if deterministic_ops:

@@ -2,7 +2,8 @@
 
 The devices must be configured before TensorFlow initialises, so the comparison runs in a fresh process
 (``workers.py distributed``): ``fine_tune`` on a TransferModel (both stages), a MultiTaskModel with missing
-labels (per-task means over the global batch), and feature extraction (``keras_transfer.features.extract``). Models are built inside ``strategy.scope()``; ``fine_tune`` enters it again by itself.
+labels (per-task means over the global batch), and feature extraction (``keras_transfer.features.extract``).
+Models are built inside ``strategy.scope()``; ``fine_tune`` enters it again by itself.
 """
 
 import json
