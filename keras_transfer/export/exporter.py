@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from keras_transfer.errors import ExportError, InvalidConfigError, InvalidInputError
+from keras_transfer.errors import ExportError, InvalidConfigError, InvalidInputError, KerasTransferError
 from keras_transfer.export.litert import converter_options, export_litert
 from keras_transfer.export.model_card import class_names_of, model_card, write_metadata
 from keras_transfer.export.onnx import export_onnx, require_onnx
@@ -240,12 +240,22 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
     stage = _stage_directory(parent, path)
     try:
         staged = os.path.join(stage, os.path.basename(path))
-        if format == "saved_model":
-            export_saved_model(model, staged, signature)
-        elif format == "tflite":
-            export_litert(model, staged, signature, quantization, representative_x, integer_io)
-        else:
-            export_onnx(model, staged, signature)
+        try:
+            if format == "saved_model":
+                export_saved_model(model, staged, signature)
+            elif format == "tflite":
+                export_litert(model, staged, signature, quantization, representative_x, integer_io)
+            else:
+                export_onnx(model, staged, signature)
+        except OSError as error:
+            if isinstance(error, KerasTransferError):
+                raise
+            raise ExportError(
+                error.errno,
+                f"Writing the {format} export failed: {error.strerror or error}. Received: path={str(path)!r}. "
+                "Nothing was left behind; free disk space (or fix the directory's permissions) and export again, "
+                "or choose a path on another disk.",
+            ) from error
         exported = load_exported(staged)
         parity = check_parity(model, exported, parity_x, parity_y)
         size = _size_bytes(staged)

@@ -258,10 +258,11 @@ def test_disk_full_during_export_leaves_nothing_behind(tmp_path, model16, data16
         raise OSError(errno.ENOSPC, "No space left on device", filepath)
 
     monkeypatch.setattr(keras.Model, "export", disk_full)
-    with pytest.raises(OSError) as info:
+    with pytest.raises(errors.ExportError) as info:  # an OSError too, with the errno kept
         kt.export_model(model16, tmp_path / "out" / "model.tflite", format="tflite", parity_data=data16[0],
                         verbose=False)
-    assert info.value.errno == errno.ENOSPC or "No space" in str(info.value)
+    assert info.value.errno == errno.ENOSPC and "No space left on device" in str(info.value)
+    assert "Received: path=" in str(info.value) and "free disk space" in str(info.value)
     assert not (tmp_path / "out" / "model.tflite").exists()
     assert list((tmp_path / "out").iterdir()) == []  # the staging directory and its partial file are gone
 
