@@ -10,17 +10,19 @@ from keras_transfer.errors import ExportError
 __all__ = ["plot_confusion_matrix", "plot_training_curves"]
 
 
-def _pyplot():
+def _figure(**kwargs):
+    """A standalone Figure and its axes, without pyplot: the caller's backend (a notebook's inline one) is left
+    alone and no global figure list grows."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError as error:
         raise ExportError(
             "Plots need matplotlib. Received: ImportError. Install it with pip install 'keras-transfer[plot]'."
         ) from error
-    return plt
+    nrows, ncols = kwargs.pop("shape", (1, 1))
+    squeeze = kwargs.pop("squeeze", True)
+    figure = Figure(**kwargs)
+    return figure, figure.subplots(nrows, ncols, squeeze=squeeze)
 
 
 def plot_confusion_matrix(matrix, class_names: Sequence[str], path) -> str:
@@ -38,13 +40,12 @@ def plot_confusion_matrix(matrix, class_names: Sequence[str], path) -> str:
     >>> keras_transfer.export.plots.plot_confusion_matrix([[3, 1], [0, 4]], ["a", "b"], "/tmp/cm.png")
     '/tmp/cm.png'
     """
-    plt = _pyplot()
     matrix = np.asarray(matrix)
     n = len(matrix)
     rows = matrix.sum(axis=1, keepdims=True)
     normalised = np.divide(matrix, rows, out=np.zeros(matrix.shape, dtype="float64"), where=rows > 0)
     size = max(4.0, 0.55 * n + 2)
-    figure, axis = plt.subplots(figsize=(size, size))
+    figure, axis = _figure(figsize=(size, size))
     axis.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
     axis.set_xticks(range(n), [str(c) for c in class_names], rotation=45, ha="right")
     axis.set_yticks(range(n), [str(c) for c in class_names])
@@ -58,7 +59,6 @@ def plot_confusion_matrix(matrix, class_names: Sequence[str], path) -> str:
     axis.set_title(f"confusion matrix (accuracy {accuracy:.3f})")
     figure.tight_layout()
     figure.savefig(os.fspath(path), dpi=100)
-    plt.close(figure)
     return os.fspath(path)
 
 
@@ -78,10 +78,9 @@ def plot_training_curves(history: dict, path, stages=None) -> str:
     ...     "/tmp/curves.png")
     '/tmp/curves.png'
     """
-    plt = _pyplot()
     metrics = [key for key in history if not key.startswith("val_") and key != "learning_rate"]
     metrics = metrics or list(history)
-    figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5), squeeze=False)
+    figure, axes = _figure(shape=(1, len(metrics)), figsize=(4.5 * len(metrics), 3.5), squeeze=False)
     for axis, key in zip(axes[0], metrics):
         for name in (key, f"val_{key}"):
             if name in history:
@@ -95,5 +94,4 @@ def plot_training_curves(history: dict, path, stages=None) -> str:
         axis.legend()
     figure.tight_layout()
     figure.savefig(os.fspath(path), dpi=100)
-    plt.close(figure)
     return os.fspath(path)

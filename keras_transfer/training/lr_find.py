@@ -65,11 +65,8 @@ class LRFinderResult:
         Raises:
             ImportError: matplotlib is not installed (``pip install keras-transfer[plot]``).
         """
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
+        try:  # a standalone Figure, not pyplot: a notebook's inline backend is left alone
+            from matplotlib.figure import Figure
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "LRFinderResult.plot needs matplotlib. Received: no module 'matplotlib'. "
@@ -77,7 +74,8 @@ class LRFinderResult:
             ) from error
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
+        figure = Figure(figsize=(6, 4), dpi=100)
+        axes = figure.subplots()
         axes.plot(self.lrs, self.losses, color="0.75", linewidth=1, label="batch loss")
         axes.plot(self.lrs, self.smoothed_losses, color="C0", linewidth=2, label="smoothed loss")
         for (name, rate), color in zip(self.suggestions.items(), ("C3", "C2", "C1")):
@@ -91,7 +89,6 @@ class LRFinderResult:
         axes.legend(fontsize=8)
         figure.tight_layout()
         figure.savefig(path, format="png")
-        plt.close(figure)
         return path
 
     def to_dict(self) -> dict:
