@@ -351,6 +351,12 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
         raise InvalidConfigError(
             "Nothing to train. Received: head_epochs=0 and fine_tune_epochs=0. Set at least one of them above 0."
         )
+    if head_epochs == 0 and n_unfreeze == 0:
+        raise InvalidConfigError(
+            f"Nothing to train. Received: head_epochs=0 and unfreeze={unfreeze!r}, which unfreezes no backbone group, "
+            f"so the {fine_tune_epochs} fine-tune epoch(s) would be skipped. Set head_epochs above 0 to train the "
+            "head, or unfreeze='all' / an int N to fine-tune."
+        )
     make_optimizer(optimizer, head_lr)  # fail on a bad optimizer before any work
     if cache_dir is not None and head_epochs:
         from keras_transfer.features.sequential import check_cached_training

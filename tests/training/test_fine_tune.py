@@ -140,6 +140,7 @@ def test_bad_data_is_refused_before_training(tiny_model, tiny_images, mutate, er
         ({"optimizer": "adamz"}, r"optimizer='adamz'"),
         ({"batch_size": 0}, r"batch_size=0"),
         ({"head_epochs": 0, "fine_tune_epochs": 0}, r"Nothing to train"),
+        ({"head_epochs": 0, "fine_tune_epochs": 2, "unfreeze": "none"}, r"Nothing to train.*unfreeze='none'"),
     ],
 )
 def test_bad_arguments(tiny_model, tiny_images, kwargs, pattern):
