@@ -235,6 +235,16 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
 
     import keras
 
+    if not model.built:  # a model never called or trained: build it on one parity input (Keras refuses otherwise)
+        try:
+            model(parity_x[:1])
+        except Exception as error:  # noqa: BLE001 - reported with the shape that failed
+            raise InvalidInputError(
+                f"The model is not built and could not be run on one input of shape {parity_x[:1].shape} "
+                f"({type(error).__name__}: {error}). Received: an unbuilt {type(model).__name__}. Call it on one "
+                "batch (or train it) before export, or pass input_shape / parity_data of the shape it takes."
+            ) from error
+
     signature = [keras.InputSpec(shape=shape, dtype=dtype)]
     parent = os.path.dirname(path)
     stage = _stage_directory(parent, path)

@@ -208,3 +208,14 @@ def test_an_existing_export_is_replaced_whole(tmp_path):
     (tmp_path / "new" / "saved_model.pb").write_text("new")
     _move_into_place(str(tmp_path / "new"), str(tmp_path / "old"))
     assert sorted(os.listdir(tmp_path)) == ["old"] and os.listdir(tmp_path / "old") == ["saved_model.pb"]
+
+
+def test_an_unbuilt_model_is_built_and_exported(tmp_path):
+    from keras_transfer.testing import register_tiny_backbone
+
+    backbone = kt.backbones.get(register_tiny_backbone(), weights=None, input_shape=(32, 32))
+    model = kt.TransferModel(backbone, kt.ClassificationHead(3))
+    assert not model.built
+    x = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype("uint8")
+    report = export(model, tmp_path / "fresh.tflite", format="tflite", parity_data=x, verbose=False)
+    assert report.max_abs_diff < 1e-5 and report.argmax_agreement == 1.0
