@@ -9,6 +9,8 @@ back exactly. A callback may instead define ``get_resume_state()`` / ``set_resum
 import math
 from typing import List, Optional
 
+import numpy as np
+
 __all__ = ["callback_states", "restore_callback_states"]
 
 _SKIP = {"model", "_model", "params", "validation_data", "_chief_worker_only", "_supports_tf_logs"}
@@ -30,8 +32,8 @@ def _encode(value, depth=0):
         if math.isfinite(value):
             return value
         return {"__float__": repr(value)}
-    if hasattr(value, "dtype") and getattr(value, "shape", None) == () and getattr(value.dtype, "kind", "") in "biuf":
-        return _encode(value.item(), depth)  # numpy scalars
+    if isinstance(value, np.generic) and value.dtype.kind in ("b", "i", "u", "f"):
+        return _encode(value.item(), depth)  # numpy scalars (tensors and Variables are left alone, like arrays)
     if isinstance(value, (list, tuple)):
         if len(value) > _MAX_ITEMS:
             raise _Unencodable
