@@ -58,10 +58,14 @@ def run(args) -> int:
 
     overrides = list(args.set or [])
     if args.resume:
-        if args.config or overrides or args.backbone or args.data or args.overwrite or args.run_dir:
+        given = [flag for flag, value in (
+            ("a config file", args.config), ("--set", overrides), ("--backbone", args.backbone), ("--data", args.data),
+            ("--name", args.name), ("--run-dir", args.run_dir), ("--overwrite", args.overwrite),
+            ("--check", args.check)) if value]
+        if given:
             raise InvalidConfigError(
-                "--resume continues a run exactly as it was configured. Received: --resume with a config, --set, "
-                "--backbone, --data, --run-dir or --overwrite. Resume alone, or start a new run from "
+                "--resume continues a run exactly as it was configured. Received: --resume with "
+                f"{', '.join(given)}. Resume alone (--quiet is allowed), or start a new run from "
                 f"{os.path.join(args.resume, 'config.yaml')} with changes."
             )
         Recipe.resume(args.resume, quiet=args.quiet)

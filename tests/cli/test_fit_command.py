@@ -46,6 +46,8 @@ def test_existing_run_folder_is_refused_unless_overwrite_or_resume(cli_run, tiny
     assert "The run is complete: nothing to resume" in capsys.readouterr().err
     assert main(["fit", str(tiny_file), "--resume", str(cli_run)]) == 1
     assert "--resume continues a run exactly as it was configured" in capsys.readouterr().err
+    assert main(["fit", "--resume", str(cli_run), "--check", "--name", "other"]) == 1  # never trains
+    assert "Received: --resume with --name, --check." in capsys.readouterr().err
 
 
 def test_common_case_without_a_file_with_overrides_and_quiet(tmp_path, capsys):
