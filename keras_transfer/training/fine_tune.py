@@ -470,6 +470,7 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
             model(_sample_inputs(x), training=False)  # variables must exist before the weights are restored
         if name == "head" and cache_dir is not None:  # sequential training on cached features
             from keras_transfer.features.sequential import train_head
+            from keras_transfer.training.nan_guard import NanGuard
 
             if resume_epoch is not None:
                 run.restore_final(model)
@@ -477,7 +478,8 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
             stage_history = train_head(
                 model, x if y is None else (x, y), validation_data, cache_dir=cache_dir, epochs=epochs,
                 optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=metrics,
-                batch_size=batch_size, callbacks=callbacks, verbose=verbose, initial_epoch=start, seed=shuffle_seed,
+                batch_size=batch_size, verbose=verbose, initial_epoch=start, seed=shuffle_seed,
+                callbacks=callbacks + ([NanGuard(stage=name, checkpoint_dir=checkpoint_dir)] if nan_guard else []),
             )
             history.add_stage(name, stage_history, learning_rate, backbone.mode)
             if run is not None:  # checkpointed when the cached stage ends

@@ -131,3 +131,13 @@ def test_without_the_guard_a_diverging_run_ends_with_nan_weights(data):
     assert not np.isfinite(history.history["loss"][-1])
     with pytest.raises(errors.InvalidConfigError, match="Received: nan_guard='yes'"):
         kt.fine_tune(model, (x, np.zeros(len(x), "float32")), nan_guard="yes", verbose=0)
+
+
+def test_nan_guard_also_watches_a_head_stage_on_cached_features(tmp_path, data):
+    x, _ = data
+    model = _model(kt.RegressionHead(1))
+    with pytest.raises(errors.TrainingDivergedError, match="learning rate"):
+        kt.fine_tune(model, (x, np.linspace(0, 100, len(x)).astype("float32")), head_epochs=3, fine_tune_epochs=0,
+                     optimizer="sgd", head_lr=1e-6, batch_size=2, callbacks=[LearningRateBlowUp()],
+                     cache_dir=tmp_path / "cache", verbose=0)
+    assert all(np.all(np.isfinite(w)) for w in _weights(model))  # the last good head weights are back
