@@ -75,7 +75,7 @@ def load_model(path, *, num_classes=None, safe_mode: bool = True, compile: bool 
 
     try:
         model = keras.saving.load_model(path, compile=compile, safe_mode=safe_mode)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:  # TypeError: "Could not locate class ..." (an unregistered class)
         if "safe_mode" in str(error) or "unsafe" in str(error).lower():
             raise UnsafeCheckpointError(
                 f"The model file holds Python code that would run when loaded (e.g. a Lambda layer), which safe mode "
@@ -87,7 +87,7 @@ def load_model(path, *, num_classes=None, safe_mode: bool = True, compile: bool 
             f"path={path!r}. Check that it was saved by this version of keras_transfer / Keras and that custom "
             "backbones are registered (keras_transfer.backbones.register) before loading."
         ) from error
-    except (OSError, KeyError, TypeError, zipfile.BadZipFile) as error:
+    except (OSError, KeyError, zipfile.BadZipFile) as error:
         raise CorruptWeightsError(
             f"The .keras file is damaged ({error.__class__.__name__}: {str(error)[:300]}). Received: path={path!r}. "
             "Save the model again."
