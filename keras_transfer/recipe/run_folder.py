@@ -30,6 +30,7 @@ from keras_transfer.errors import InvalidConfigError
 __all__ = ["RunFolder", "environment_info", "write_json"]
 
 CONFIG_FILE = "config.yaml"
+_SUBFOLDERS = ("models", "tensorboard", "checkpoints")
 
 
 def write_json(path, payload) -> str:
@@ -47,10 +48,14 @@ def write_json(path, payload) -> str:
             return clean(value.item())
         return value
 
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(clean(payload), handle, indent=2)
-    os.replace(tmp, path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(clean(payload), handle, indent=2)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 
@@ -120,13 +125,22 @@ class RunFolder:
                     f"The run folder exists. Received: {str(path)!r}. Pass --resume to continue that run, "
                     "--overwrite to replace it, or choose another folder (--run-dir)."
                 )
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
+            is_run = path.is_dir() and (
+                (path / CONFIG_FILE).is_file() or (path / "status.json").is_file()
+                or {entry.name for entry in path.iterdir()} <= set(_SUBFOLDERS))  # empty, or made but never written
+            if path.is_dir() and not is_run:
+                raise InvalidConfigError(
+                    f"--overwrite replaces run folders only, and this folder holds other files (no {CONFIG_FILE} or "
+                    f"status.json). Received: {str(path)!r}. Choose a new or empty folder for --run-dir."
+                )
+            if not path.is_dir():
+                raise InvalidConfigError(
+                    f"The run folder path is a file. Received: {str(path)!r}. Choose a folder path for --run-dir."
+                )
+            shutil.rmtree(path)
         path.mkdir(parents=True)
         run = cls(path)
-        for sub in ("models", "tensorboard", "checkpoints"):
+        for sub in _SUBFOLDERS:
             (run.path / sub).mkdir()
         return run
 
@@ -143,7 +157,7 @@ class RunFolder:
                 f"Not a run folder: it has no {CONFIG_FILE}. Received: {str(run_dir)!r}. Pass the folder a "
                 "keras-transfer fit run wrote (runs/<name>-<timestamp>)."
             )
-        for sub in ("models", "tensorboard", "checkpoints"):
+        for sub in _SUBFOLDERS:
             (run.path / sub).mkdir(exist_ok=True)
         return run
 

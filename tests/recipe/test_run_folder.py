@@ -13,11 +13,22 @@ def test_create_names_the_folder_and_refuses_an_existing_one(tmp_path):
     run = RunFolder.create(tmp_path / "runs", "demo")
     assert run.path.parent == tmp_path / "runs" and run.path.name.startswith("demo-")
     assert (run / "models").is_dir() and run.tensorboard_dir.is_dir() and run.checkpoint_dir.is_dir()
+    run.write_status("running")
     (run / "stale.txt").write_text("old")
     with pytest.raises(InvalidConfigError, match="The run folder exists"):
         RunFolder.create(tmp_path / "runs", "demo", run_dir=run.path)
     again = RunFolder.create(tmp_path / "runs", "demo", run_dir=run.path, overwrite=True)
     assert again.path == run.path and not (run / "stale.txt").exists()
+
+
+def test_overwrite_replaces_run_folders_only(tmp_path):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "notes.txt").write_text("keep me")
+    with pytest.raises(InvalidConfigError, match="replaces run folders only.*Received: .*project"):
+        RunFolder.create(tmp_path, "x", run_dir=tmp_path / "project", overwrite=True)
+    assert (tmp_path / "project" / "notes.txt").read_text() == "keep me"
+    (tmp_path / "empty").mkdir()
+    assert RunFolder.create(tmp_path, "x", run_dir=tmp_path / "empty", overwrite=True).checkpoint_dir.is_dir()
 
 
 def test_open_needs_a_config(tmp_path):
