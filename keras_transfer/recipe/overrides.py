@@ -71,8 +71,14 @@ def apply_overrides(config: dict, overrides) -> dict:
             if isinstance(node, list):
                 node = node[_index(node, part, where, override)]
             elif isinstance(node, dict):
-                if not isinstance(node.get(part), (dict, list)):
+                if node.get(part) is None:  # a section the file leaves out: created
                     node[part] = {}
+                elif not isinstance(node[part], (dict, list)):
+                    raise InvalidConfigError(
+                        f"Override {override!r} goes through {where!r}, which holds a value, not a section. "
+                        f"Received: {where}={node[part]!r}. Write that key as a section in the file (e.g. "
+                        f"{part}: {{name: {node[part]!r}}}) or set the whole value with --set {where}=..."
+                    )
                 node = node[part]
             else:
                 raise InvalidConfigError(

@@ -28,10 +28,11 @@ def test_nested_new_sections_and_list_items():
     ("stages..x=1", "key.path=value"),
     ("export.5.format=onnx", r"list index in \[0, 1\)"),
     ("name=[unclosed", "not valid YAML"),
+    ("backbone.input_size=[64,64]", r"goes through 'backbone', which holds a value.*backbone='mobilenet_v2'"),
 ])
 def test_malformed_overrides(bad, match):
-    with pytest.raises(InvalidConfigError, match=match):
-        apply_overrides({"export": [{"format": "tflite"}]}, [bad])
+    with pytest.raises(InvalidConfigError, match=match):  # never a silent replacement of a value
+        apply_overrides({"export": [{"format": "tflite"}], "backbone": "mobilenet_v2"}, [bad])
 
 
 def test_overrides_apply_through_from_file_and_are_validated(tmp_path, tiny_arrays):
