@@ -19,7 +19,8 @@ _TEXT_DATASETS = ("rotten_tomatoes",)
 
 def resolve_paths(config: RecipeConfig, base_dir) -> RecipeConfig:
     """Make the data path, a weights file path and a tfds ``data_dir`` absolute, relative to ``base_dir``
-    (the config file's folder), so a run folder's resolved config works from anywhere.
+    (the config file's folder), and ``output_dir`` / ``cache.dir`` absolute, relative to the working directory,
+    so a run folder's resolved config works from anywhere.
 
     Returns:
         RecipeConfig: a copy.
@@ -38,6 +39,12 @@ def resolve_paths(config: RecipeConfig, base_dir) -> RecipeConfig:
     weights = config.backbone.weights
     if weights not in (None, "imagenet") and not os.path.isabs(weights):
         updates["backbone"] = config.backbone.model_copy(update={"weights": absolute(weights)})
+    # Where runs and the feature cache go: relative to the working directory, as users type them, but written
+    # absolute into the resolved config so a resume or a reproduction from elsewhere uses the same folders.
+    updates["output_dir"] = os.path.abspath(os.path.expanduser(config.output_dir))
+    if config.cache.dir is not None:
+        updates["cache"] = config.cache.model_copy(
+            update={"dir": os.path.abspath(os.path.expanduser(config.cache.dir))})
     return config.model_copy(update=updates)
 
 

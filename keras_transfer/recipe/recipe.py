@@ -1,7 +1,6 @@
 """`Recipe`: a whole transfer run from one config: data → backbone + head(s) → staged fit → report → exports."""
 
 import dataclasses
-import inspect
 import os
 import time
 import warnings
@@ -17,6 +16,7 @@ from keras_transfer.recipe.progress import Progress
 from keras_transfer.recipe.run_folder import RunFolder, write_json
 from keras_transfer.recipe.schema import RecipeConfig
 from keras_transfer.recipe.validation import read_config_file, validate_config
+from keras_transfer.training.seed import set_seed
 
 __all__ = ["Recipe", "RunResult"]
 
@@ -71,21 +71,6 @@ class _BestModel:
                 os.replace(tmp, self._path)
 
         return BestModel()
-
-
-def _supports(function, name: str) -> bool:
-    return name in inspect.signature(function).parameters
-
-
-def _set_seed(seed: int, deterministic_ops: bool):
-    try:
-        from keras_transfer.training.seed import set_seed
-    except ImportError:  # older tree: no keras_transfer.set_seed
-        import keras
-
-        keras.utils.set_random_seed(seed)
-        return
-    set_seed(seed, deterministic_ops=deterministic_ops)
 
 
 class Recipe:
@@ -209,7 +194,7 @@ class Recipe:
         steps = 5 + len(config.export)  # data, model, training, report, [exports], results
         progress = Progress(steps, quiet=quiet)
         progress.print(f"run folder: {run.path}{' (resumed)' if resumed else ''}")
-        _set_seed(config.seed, config.deterministic_ops)
+        set_seed(config.seed, deterministic_ops=config.deterministic_ops)
 
         with progress.step(f"loading data ({config.data.kind})"):
             data = load_recipe_data(config)
@@ -231,14 +216,11 @@ class Recipe:
             fine_tune_lr=config.optimizer.fine_tune_lr, lr=config.optimizer.lr, lr_factor=config.optimizer.lr_factor,
             optimizer=config.optimizer.name, batch_size=config.optimizer.batch_size, callbacks=fit_callbacks,
             verbose=progress.keras_verbose, mixup=config.mixup, cutmix=config.cutmix,
+            checkpoint_dir=str(run.checkpoint_dir), seed=config.seed,
         )
         if config.cache.enabled:
             cache_dir = config.cache.dir or os.path.join(config.output_dir, "feature_cache")
             options["cache_dir"] = os.path.abspath(cache_dir)
-        if _supports(kt.fine_tune, "checkpoint_dir"):
-            options["checkpoint_dir"] = str(run.checkpoint_dir)
-        if _supports(kt.fine_tune, "seed"):
-            options["seed"] = config.seed
         stage_names = "head" + (" + fine-tune" if config.stages.fine_tune_epochs else "")
         cached = " (stage 1 on cached features)" if config.cache.enabled else ""
         with progress.step(f"training: {stage_names}{cached}"):

@@ -57,6 +57,15 @@ def test_resolved_config_is_complete_and_loads_back(finished_run):
     assert Recipe.from_run(finished_run.run_dir).to_dict() == resolved  # reproduced by tests/cli/test_fit_command.py
 
 
+def test_relative_output_and_cache_folders_resolve_against_the_working_directory(tmp_path, tiny_arrays,
+                                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tiny_recipe_config(tiny_arrays, "runs", cache={"enabled": True, "dir": "features"})
+    resolved = Recipe.from_dict(config).to_dict()
+    assert resolved["output_dir"] == str(tmp_path / "runs")
+    assert resolved["cache"]["dir"] == str(tmp_path / "features")
+
+
 def test_an_existing_run_folder_is_refused_before_training(finished_run, tiny_arrays):
     recipe = Recipe(tiny_recipe_config(tiny_arrays, finished_run.run_dir.parent))
     with pytest.raises(InvalidConfigError, match="The run folder exists.*--resume.*--overwrite"):
