@@ -196,11 +196,23 @@ class TrainingCheckpoint:
         by_key = dict(zip(saved_keys, arrays))
         restored = 0
         if len(set(saved_keys)) == len(saved_keys) and len(set(keys)) == len(keys):
+            used = set()
             for variable, key in zip(optimizer.variables, keys):
                 array = by_key.get(key)
                 if array is not None and tuple(array.shape) == tuple(variable.shape):
                     variable.assign(array)
+                    used.add(key)
                     restored += 1
+            # Unfreezing only adds trainable groups, so every stored variable must find its place; a stored
+            # moment left over would otherwise resume silently from zero.
+            unused = [key for key in saved_keys if key not in used]
+            if unused and restored:
+                raise InvalidConfigError(
+                    f"{len(unused)} of the checkpoint's {len(saved_keys)} optimizer variables match none of this "
+                    f"optimizer's (e.g. {unused[0]!r}). Received: optimizer {type(optimizer).__name__} with "
+                    f"{len(optimizer.variables)} variables. Resume with the same optimizer, lr and unfreeze "
+                    "settings, or pass a new checkpoint_dir."
+                )
         elif len(arrays) == len(optimizer.variables):  # ambiguous keys: same optimizer layout, by position
             for variable, array in zip(optimizer.variables, arrays):
                 if tuple(array.shape) == tuple(variable.shape):
