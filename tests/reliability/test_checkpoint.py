@@ -141,3 +141,21 @@ def test_nan_guard_also_watches_a_head_stage_on_cached_features(tmp_path, data):
                      optimizer="sgd", head_lr=1e-6, batch_size=2, callbacks=[LearningRateBlowUp()],
                      cache_dir=tmp_path / "cache", verbose=0)
     assert all(np.all(np.isfinite(w)) for w in _weights(model))  # the last good head weights are back
+
+
+def test_stored_optimizer_moments_that_find_no_variable_are_refused(tmp_path, data):
+    from keras_transfer.training.checkpoint import TrainingCheckpoint
+
+    x, y = data
+    model = _model()
+    model.backbone.set_mode("full")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=6, verbose=0)  # moments for backbone and head
+    checkpoint = TrainingCheckpoint(tmp_path)
+    checkpoint.save({"next_epoch": 1}, model, model.optimizer)
+
+    model.backbone.set_mode("frozen")  # fewer trainable variables: the backbone's moments have no place
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    with pytest.raises(errors.InvalidConfigError, match="optimizer variables match none.*Received: optimizer Adam"):
+        checkpoint.restore_optimizer(model.optimizer, model, checkpoint.load())
