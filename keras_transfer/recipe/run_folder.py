@@ -23,6 +23,7 @@ import os
 import platform
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 from keras_transfer.errors import InvalidConfigError
@@ -202,8 +203,13 @@ class RunFolder:
         path = self.path / "status.json"
         if not path.is_file():
             return {}
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                status = json.load(handle)
+        except (OSError, ValueError) as error:  # damaged by hand: the checkpoint, not the status, decides a resume
+            warnings.warn(f"Ignoring an unreadable {path} ({error.__class__.__name__}: {error}); it is rewritten.")
+            return {}
+        return status if isinstance(status, dict) else {}
 
     def write_status(self, state: str, **fields) -> dict:
         status = self.read_status()

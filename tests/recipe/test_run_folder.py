@@ -50,3 +50,11 @@ def test_status_and_history_files(tmp_path):
     assert json.loads((run / "history.json").read_text())["history"]["lr_top"] == [None, 0.1]
     rows = list(csv.reader((run / "history.csv").open()))
     assert rows == [["epoch", "stage", "loss", "lr_top"], ["0", "head", "1.0", ""], ["1", "fine_tune", "0.5", "0.1"]]
+
+
+def test_a_damaged_status_file_is_rewritten_not_fatal(tmp_path):
+    run = RunFolder.create(tmp_path, "x", run_dir=tmp_path / "run")
+    (run / "status.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="unreadable"):
+        status = run.write_status("failed", error="the original error")
+    assert status["state"] == "failed" and json.loads((run / "status.json").read_text())["error"] == "the original error"
