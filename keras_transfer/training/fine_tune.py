@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.training.history import FineTuneHistory
+from keras_transfer.training.seed import check_seed
 from keras_transfer.training.stage_plan import StagePlan
 
 __all__ = ["fine_tune", "make_optimizer"]
@@ -255,13 +256,6 @@ def fine_tune(
         )
 
 
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
-        raise InvalidConfigError(
-            f"seed must be an int in [0, 2**32) or None. Received: seed={seed!r}. Pass e.g. seed=0."
-        )
-
-
 def _run_settings(model, *, head_epochs, fine_tune_epochs, unfreeze, head_lr, fine_tune_lr, lr, lr_factor,
                   optimizer, batch_size, n_train, seed, cache_dir, mixup, cutmix):
     """What a resumed run must share with the interrupted one (stored in the checkpoint)."""
@@ -335,7 +329,7 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
         check_fine_tune_options(model, cache_dir=cache_dir, mixup=mixup, cutmix=cutmix)
     head_epochs = _check_epochs("head_epochs", head_epochs)
     fine_tune_epochs = _check_epochs("fine_tune_epochs", fine_tune_epochs)
-    _check_seed(seed)
+    check_seed(seed, allow_none=True)
     if not isinstance(nan_guard, bool):
         raise InvalidConfigError(f"nan_guard must be True or False. Received: nan_guard={nan_guard!r}.")
     given = dict(unfreeze=unfreeze, head_lr=head_lr, fine_tune_lr=fine_tune_lr, lr=lr, lr_factor=lr_factor,

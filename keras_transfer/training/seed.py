@@ -28,15 +28,23 @@ def set_seed(seed: int, deterministic_ops: bool = True) -> int:
     """
     import keras
 
-    from keras_transfer.errors import InvalidConfigError
-
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise InvalidConfigError(
-            f"seed must be an int in [0, 2**32). Received: seed={seed!r}. Pass e.g. seed=0."
-        )
+    check_seed(seed)
     keras.utils.set_random_seed(seed)  # Python's random, NumPy, TensorFlow and Keras' global SeedGenerator
     if deterministic_ops:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
     return seed
+
+
+def check_seed(seed, allow_none: bool = False):
+    """Raise ``InvalidConfigError`` unless ``seed`` is an int in [0, 2**32) (or None, with ``allow_none``)."""
+    from keras_transfer.errors import InvalidConfigError
+
+    if seed is None and allow_none:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise InvalidConfigError(
+            f"seed must be an int in [0, 2**32){' or None' if allow_none else ''}. Received: seed={seed!r}. "
+            "Pass e.g. seed=0."
+        )
