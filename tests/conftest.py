@@ -27,10 +27,14 @@ def tiny_images():
 
 @pytest.fixture
 def tiny_model():
-    """A TransferModel on the registered ``tiny_cnn`` backbone (3 groups) with a 3-class head."""
+    """A TransferModel on the registered ``tiny_cnn`` backbone (3 groups) with a 3-class head.
+
+    The backbone stands in for a pretrained one, so BatchNorm follows the pretrained rule (``train_bn=False``;
+    ``"auto"`` would let it train because the weights are random).
+    """
     import keras_transfer as kt
     from keras_transfer.testing import register_tiny_backbone
 
     name = register_tiny_backbone()
-    backbone = kt.backbones.get(name, weights=None, input_shape=(32, 32))
+    backbone = kt.backbones.get(name, weights=None, input_shape=(32, 32), train_bn=False)
     return kt.TransferModel(backbone, kt.ClassificationHead(3, dropout=0.0))

@@ -2,7 +2,7 @@
 
 from keras_transfer.backbones.backbone import Backbone, parse_trainable_mode
 from keras_transfer.backbones.audio import AudioBackbone, AudioFrontEnd
-from keras_transfer.backbones.base import INPUT_KINDS, BaseBackbone
+from keras_transfer.backbones.base import INPUT_KINDS, BaseBackbone, resolve_train_bn
 from keras_transfer.backbones.layer_groups import LayerGroup, split_into_groups
 from keras_transfer.backbones.registry import get, get_spec, list_backbones, register
 from keras_transfer.backbones.spec import PREPROCESSING_MODES, BackboneSpec
@@ -23,6 +23,7 @@ __all__ = [
     "list_backbones",
     "parse_trainable_mode",
     "register",
+    "resolve_train_bn",
     "split_into_groups",
     "TextBackbone",
     "WordVectorBackbone",

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_transfer.backbones.base import BaseBackbone
+from keras_transfer.backbones.base import BaseBackbone, resolve_train_bn
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
 
@@ -203,7 +203,8 @@ class AudioBackbone(BaseBackbone):
         num_samples: int or None. Fixed clip length the backbone insists on; None accepts any length.
         pooling: ``"avg"`` or ``"max"``.
         mode: trainable mode.
-        train_bn: bool. Let BatchNorm train when unfrozen (needed when training from scratch).
+        train_bn: bool or ``"auto"``. Let BatchNorm train when unfrozen; ``"auto"`` (default): only when
+            ``weights=None`` (training from scratch needs it).
         front_end: dict of ``AudioFrontEnd`` arguments (``sample_rate``, ``num_mfcc``, ...).
         filters: tuple of 3 ints. Channels of the three blocks.
         weights_source: str or None.
@@ -226,14 +227,14 @@ class AudioBackbone(BaseBackbone):
         num_samples: Optional[int] = None,
         pooling: str = "avg",
         mode="frozen",
-        train_bn: bool = False,
+        train_bn="auto",
         front_end: Optional[dict] = None,
         filters=(16, 32, 64),
         weights_source: Optional[str] = None,
         **kwargs,
     ):
         kwargs.setdefault("name", backbone_name)
-        super().__init__(train_bn=train_bn, **kwargs)
+        super().__init__(train_bn=resolve_train_bn(train_bn, weights), **kwargs)
         if pooling not in ("avg", "max"):
             raise InvalidConfigError(f"Unknown pooling. Received: pooling={pooling!r}. Use 'avg' or 'max'.")
         if weights in ("imagenet", "pretrained", True):
@@ -406,7 +407,7 @@ class AudioBackboneSpec:
         rate = self.front_end.get("sample_rate", 16000)
         return f"mono waveforms at {rate} Hz | MFCC / log-mel front end"
 
-    def create(self, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn=False):
+    def create(self, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn="auto"):
         """Build the ``AudioBackbone``. ``input_shape=(num_samples,)`` fixes the clip length.
 
         Args:
@@ -414,7 +415,7 @@ class AudioBackboneSpec:
             input_shape: None, an int or ``(num_samples,)``.
             pooling: ``"avg"`` or ``"max"``.
             trainable: trainable mode.
-            train_bn: bool.
+            train_bn: bool or ``"auto"`` (BatchNorm trains only when ``weights=None``).
 
         Returns:
             AudioBackbone.

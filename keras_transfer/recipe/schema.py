@@ -171,7 +171,8 @@ class BackboneConfig(_Section):
     input_size: Optional[List[PositiveInt]] = Field(
         None, description="image: [height, width]; text: [sequence_length]; audio: [num_samples]; None: default")
     pooling: Optional[Literal["avg", "max"]] = "avg"
-    train_bn: StrictBool = Field(False, description="let BatchNorm train once unfrozen (off: see DESIGN.md)")
+    train_bn: Union[StrictBool, Literal["auto"]] = Field(
+        "auto", description="let BatchNorm train once unfrozen; auto: only when weights is null (random init)")
 
 
 class HeadConfig(_Section):

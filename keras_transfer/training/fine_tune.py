@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 
-from keras_transfer.errors import InvalidConfigError, InvalidInputError
+from keras_transfer.errors import InvalidConfigError
 from keras_transfer.training.history import FineTuneHistory
 from keras_transfer.training.seed import check_seed
 from keras_transfer.training.stage_plan import StagePlan
@@ -88,58 +88,6 @@ def _label_loss(model, label_shape):
     return None, None
 
 
-def _prepare(model, data, what, batch_size):
-    """Validate ``data`` and turn it into ``fit`` arguments: (x, y, batch_size) or (dataset, None, None)."""
-    import tensorflow as tf
-
-    if hasattr(model, "heads"):  # MultiTaskModel: {task: y} labels (-1 / NaN missing), checked per head
-        from keras_transfer.models.multi_task_model import prepare_multi_task_data
-
-        return prepare_multi_task_data(model, data, what, batch_size)
-
-    from keras_transfer.data import validation
-
-    head = model.head
-    num_classes = getattr(head, "num_classes", None)
-    multi_label = bool(getattr(head, "multi_label", False))
-    is_classifier = num_classes is not None
-    # Inputs are checked by the backbone's kind (image / text / audio); plain image checks otherwise.
-    backbone = model.backbone
-    if isinstance(data, tf.data.Dataset):
-        if is_classifier:
-            check_dataset = getattr(backbone, "validate_dataset", validation.validate_dataset)
-            check_dataset(data, num_classes=num_classes, multi_label=multi_label, what=what)
-        return data, None, None, None
-    if isinstance(data, keras.utils.PyDataset):
-        return data, None, None, None
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = data
-        x_name, y_name = ("x", "y") if what == "train" else ("x_val", "y_val")
-        x = getattr(backbone, "validate_inputs", validation.validate_images)(x, what=x_name)
-        if is_classifier:
-            y = validation.validate_labels(
-                y, n=len(x), num_classes=num_classes, multi_label=multi_label, what=y_name
-            )
-        else:
-            y = np.asarray(y)
-            if len(y) != len(x):
-                raise InvalidInputError(
-                    f"{what}: images and targets differ in length. Received: {len(x)} images and {len(y)} targets."
-                )
-            if y.dtype.kind not in "biuf" or not np.all(np.isfinite(y.astype("float64"))):
-                raise InvalidInputError(
-                    f"{what}: regression targets must be finite numbers. Received: dtype={y.dtype}. "
-                    "Remove or repair NaN / inf targets."
-                )
-        return x, y, batch_size, y
-    raise InvalidInputError(
-        f"{what} must be an (x, y) tuple of arrays, a tf.data.Dataset of (x, y) batches or a keras.utils.PyDataset. "
-        f"Received: {type(data).__name__}"
-        + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
-        + ". For a keras_transfer.data.Splits object pass splits.train and validation=splits.validation."
-    )
-
-
 def _resolve_unfreeze(unfreeze, n_groups):
     from keras_transfer.backbones.backbone import parse_trainable_mode
 
@@ -183,8 +131,11 @@ def fine_tune(
 
     Args:
         model: TransferModel (anything with ``.backbone`` and ``.head``).
-        train: ``(x, y)`` arrays, a batched ``tf.data.Dataset`` of ``(x, y)`` or a ``keras.utils.PyDataset``.
-        validation: same forms, or None.
+        train: ``(x, y)`` (NumPy arrays or lists of images, texts or waveforms), a batched ``tf.data.Dataset`` of
+            ``(x, y)``, a ``keras.utils.PyDataset`` or a ``keras_transfer.data.Splits`` (its ``train`` split, and
+            its ``validation`` split when ``validation`` is None). The same forms work in the model's
+            ``predict`` / ``evaluate`` (``keras_transfer.models.inputs``).
+        validation: the same forms but a Splits (pass ``splits.validation``), or None.
         head_epochs: int. Epochs of stage 1 (0 skips it).
         fine_tune_epochs: int. Epochs of stage 2 (0 skips it).
         unfreeze: ``"all"``, ``"none"``, an int N (last N layer groups), ``"last:N"``, ``"gradual"`` (one more
@@ -200,7 +151,8 @@ def fine_tune(
         optimizer: optimizer name, instance (its config is copied per stage) or ``lr -> optimizer`` callable.
         batch_size: int. Batch size for array inputs.
         callbacks: list of Keras callbacks, used in both stages.
-        train_bn: bool or None. Let BatchNorm train in stage 2; None keeps the backbone's setting (off).
+        train_bn: bool or None. Let BatchNorm train in stage 2; None keeps the backbone's setting (its
+            ``train_bn="auto"`` default: frozen for pretrained weights, trained for ``weights=None``).
         verbose: passed to ``fit``.
         cache_dir: str, os.PathLike or None. Run stage 1 as sequential training: extract the frozen backbone's
             features once into this cache (reused on later calls with the same backbone, weights and data),
@@ -323,6 +275,9 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
             "keras_transfer.TransferModel(keras_transfer.backbones.get('mobilenet_v2'), ClassificationHead(n)). "
             f"Received: model of type {type(model).__name__}."
         )
+    from keras_transfer.models.inputs import model_data, split_data  # the one input conversion (predict too)
+
+    train, validation = split_data(train, validation)  # a Splits: its train (and validation) split
     if hasattr(model, "heads"):  # MultiTaskModel: no feature cache / MixUp (they use one head's labels)
         from keras_transfer.models.multi_task_model import check_fine_tune_options
 
@@ -365,7 +320,7 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
     if seed is not None:
         keras.utils.set_random_seed(seed)
 
-    x, y, fit_batch, labels = _prepare(model, train, "train", batch_size)
+    x, y, fit_batch, labels = model_data(model, train, "train", batch_size)
     if checkpoint_dir is not None:
         from keras_transfer.training.resume import ResumableRun
 
@@ -375,7 +330,7 @@ def _fine_tune(model, train, validation, *, head_epochs, fine_tune_epochs, unfre
             model, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, n_train=n_train, **given))
     validation_data = None
     if validation is not None:
-        vx, vy, _, _ = _prepare(model, validation, "validation", batch_size)
+        vx, vy, _, _ = model_data(model, validation, "validation", batch_size)
         validation_data = vx if vy is None else (vx, vy)
     loss, metrics = _label_loss(model, _label_shape(train, labels))
     if mixup is not None or cutmix is not None:  # MixUp / CutMix: a dataset transform (keras_transfer.augmentation)

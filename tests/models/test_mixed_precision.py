@@ -1,6 +1,6 @@
 """The GPU path: a transfer model trains, predicts float32 and round-trips under a mixed-precision policy.
 
-Mixed precision is slower on this CPU (DESIGN.md), so nothing turns it on by default; on a GPU users set
+Mixed precision is slower on this CPU (docs/architecture.md), so nothing turns it on by default; on a GPU users set
 ``keras.mixed_precision.set_global_policy(...)`` before building the model (README, "On a GPU"). These tests
 prove that path works end to end on CPU, with tiny shapes.
 """

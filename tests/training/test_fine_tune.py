@@ -48,7 +48,7 @@ def test_stage_two_trains_the_backbone_at_a_lower_rate_with_batchnorm_statistics
     changed = _changed(before, backbone)
     kernels = {w.path for layer in backbone.network.layers if isinstance(layer, keras.layers.Conv2D) for w in layer.weights}
     assert kernels and kernels <= changed  # every conv kernel moved in stage 2
-    # The DESIGN.md fact: BatchNorm running statistics must stay put while fine-tuning.
+    # The BatchNorm fact (docs/architecture.md): BatchNorm running statistics must stay put while fine-tuning.
     assert _changed(stats, backbone) & set(stats) == set()
     assert history.stages[1]["learning_rate"] == pytest.approx(1e-3)  # head_lr / 10 by default
     assert float(keras.ops.convert_to_numpy(tiny_model.optimizer.learning_rate)) == pytest.approx(1e-3)
