@@ -14,6 +14,7 @@ import numpy as np
 
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.models import loss_weighting as weighting_module
+from keras_transfer.models.raw_input_model import RawInputModel
 from keras_transfer.models.shift_bias import DistributionShiftBias
 
 __all__ = [
@@ -354,7 +355,7 @@ def prepare_multi_task_data(model, data, what: str, batch_size: int):
     Args:
         model: MultiTaskModel.
         data: ``(x, {task: y})`` arrays, a batched ``tf.data.Dataset`` of ``(x, {task: y})`` or a PyDataset.
-        what: ``"train"`` or ``"validation"``.
+        what: ``"train"``, ``"validation"`` or ``"evaluate"`` (only ``"train"`` requires labels for every task).
         batch_size: int.
 
     Returns:
@@ -365,7 +366,7 @@ def prepare_multi_task_data(model, data, what: str, batch_size: int):
     """
     import tensorflow as tf
 
-    from keras_transfer.data import validation
+    from keras_transfer.models.inputs import model_inputs
 
     if isinstance(data, tf.data.Dataset):
         spec = data.element_spec
@@ -379,11 +380,11 @@ def prepare_multi_task_data(model, data, what: str, batch_size: int):
             )
         return data, None, None, None
     if isinstance(data, keras.utils.PyDataset):
-        return data, None, None, None
+        return model_inputs(model, data, what), None, None, None
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = data
-        x_name, y_name = ("x", "y") if what == "train" else ("x_val", "y_val")
-        x = getattr(model.backbone, "validate_inputs", validation.validate_images)(x, what=x_name)
+        x_name, y_name = ("x_val", "y_val") if what == "validation" else ("x", "y")
+        x = model_inputs(model, x, x_name)
         y = validate_task_labels(model, y, n=len(x), what=y_name, require_labels=what == "train")
         return x, y, batch_size, y
     raise InvalidInputError(
@@ -408,7 +409,7 @@ def _replica_context_with_peers():
 
 # ----------------------------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class MultiTaskModel(keras.Model):
+class MultiTaskModel(RawInputModel):
     """One backbone shared by several heads, with dict outputs ``{task: prediction}``.
 
     Each head brings its loss and metrics, so ``compile(optimizer=...)`` alone is enough; ``fit(x, {task: y})``

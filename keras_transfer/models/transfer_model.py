@@ -7,17 +7,21 @@ import keras
 from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.heads.head import Head
+from keras_transfer.models.raw_input_model import RawInputModel
 
 __all__ = ["TransferModel"]
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class TransferModel(keras.Model):
+class TransferModel(RawInputModel):
     """A pretrained backbone with a new head, ready for ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
     Inputs are raw images (``[0, 255]``, uint8 or float, 1 or 3 channels, any size): the backbone resizes
     and preprocesses them itself, so the same model, saved or exported, takes raw images. Augmentation, when
     given, runs inside the model and only in training.
+
+    ``predict`` / ``evaluate`` take every input form ``keras_transfer.fine_tune`` takes (arrays, lists, datasets,
+    PyDatasets; ``evaluate`` also a ``Splits``: its test split), checked the same way: see ``RawInputModel``.
 
     ``compile()`` without a loss uses the head's (sparse categorical cross-entropy for a softmax head,
     binary cross-entropy for multi-label, MSE for regression) and its metrics.
