@@ -95,15 +95,21 @@ def test_make_install_uses_the_locked_extras():
 
 def test_fingerprint_ignores_layout_and_sees_requirement_edits(tmp_path):
     lockfile = _lockfile()
-    original = (ROOT / "setup.cfg").read_text(encoding="utf-8")
-    relaid = original.replace("    numpy\n", "    # the array library\n    numpy   \n\n")
-    edited = original.replace("pytest>=8", "pytest>=9")
-    fingerprints = []
-    for name, text in (("same", original), ("relaid", relaid), ("edited", edited)):
+    base = ("[options]\ninstall_requires =\n    numpy\n    keras==3.15.*\n"
+            "[options.extras_require]\ndata =\n    mlxtend\ntest =\n    pytest>=8\nplot =\n    matplotlib\n")
+    variants = {
+        "same": base,
+        "relaid": base.replace("    numpy\n    keras==3.15.*\n", "    Keras == 3.15.*   \n\n    # arrays\n    numpy\n"),
+        "other extra": base.replace("matplotlib", "seaborn"),
+        "edited": base.replace("pytest>=8", "pytest>=9"),
+        "added": base.replace("    mlxtend\n", "    mlxtend\n    scipy\n"),
+    }
+    fingerprints = {}
+    for name, text in variants.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-        fingerprints.append(lockfile.dependency_fingerprint(tmp_path / name))
-    assert relaid != original and edited != original
-    assert fingerprints[0] == fingerprints[1] != fingerprints[2]
+        fingerprints[name] = lockfile.dependency_fingerprint(tmp_path / name)
+    assert fingerprints["same"] == fingerprints["relaid"] == fingerprints["other extra"]
+    assert len({fingerprints["same"], fingerprints["edited"], fingerprints["added"]}) == 3
 
 
 def test_offline_wheels_are_pinned_with_hashes():
