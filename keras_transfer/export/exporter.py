@@ -53,61 +53,134 @@ def _check_options(format, quantization, representative_data, path):
         )
 
 
-def _is_labelled(data):
-    return isinstance(data, tuple) and len(data) == 2 and np.ndim(data[0]) > 1
+def _input_kind(model):
+    """``"image"``, ``"text"`` or ``"audio"`` for a model with a backbone, else None (any Keras model)."""
+    backbone = getattr(model, "backbone", None)
+    return None if backbone is None else getattr(backbone, "input_kind", "image")
 
 
-def _as_x(data):
-    """The inputs of ``x`` or of a labelled ``(x, y)`` tuple (a list is a list of inputs)."""
+def _arrays(model, data):
+    """``(x, y)`` arrays of data in any form ``fine_tune`` takes (``keras_transfer.models.inputs``); y may be None."""
     if data is None:
-        return None
-    return np.asarray(data[0] if _is_labelled(data) else data)
+        return None, None
+    from keras_transfer.models.inputs import input_arrays
+
+    return input_arrays(model, data)
 
 
-def resolve_input_spec(model, input_shape=None, data=None, input_dtype: str = "uint8"):
+_DEFAULT_DTYPES = {"text": "string", "audio": "float32"}
+
+
+def _default_shape(model, kind):
+    if kind == "text":
+        return ()
+    if kind == "audio":
+        samples = getattr(model.backbone, "num_samples", None)
+        return None if samples is None else (samples,)
+    try:
+        inputs = list(model.inputs or [])
+    except AttributeError:
+        inputs = []
+    if len(inputs) == 1:
+        return tuple(inputs[0].shape[1:])
+    if kind is not None and hasattr(model.backbone, "image_shape"):
+        return tuple(model.backbone.image_shape)
+    return None
+
+
+def _check_shape(kind, shape):
+    fits = {"image": len(shape) == 3 and shape[-1] in (1, 3),
+            "audio": len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1),
+            "text": shape in ((), (1,))}.get(kind, True)
+    if not fits:
+        expected = {"image": "(height, width, channels) with 1 or 3 channels, e.g. input_shape=(28, 28, 1)",
+                    "audio": "(num_samples,), e.g. input_shape=(16000,)",
+                    "text": "() (a batch of strings): leave input_shape None"}[kind]
+        raise InvalidInputError(
+            f"An {kind} model exports with an input of shape {expected}. Received: input_shape={shape}."
+        )
+
+
+def resolve_input_spec(model, input_shape=None, data=None, input_dtype: Optional[str] = None):
     """The exported model's input: ``(None, *shape)`` and its dtype.
 
-    The shape comes from ``input_shape`` when given, else from the example data, else from a Functional
-    model's input, else (a ``TransferModel``) the backbone's working resolution with 3 channels.
+    The shape comes from ``input_shape`` when given, else (text) ``()``: a batch of strings, else from the
+    example data, else from a Functional model's input, else the backbone's: an image backbone's working
+    resolution with 3 channels, an audio backbone's ``num_samples``.
 
     Args:
         model: keras.Model.
-        input_shape: tuple ``(H, W, C)`` (without batch) or None.
+        input_shape: tuple ``(H, W, C)`` / ``(num_samples,)`` (without batch) or None.
         data: array of example inputs or None.
-        input_dtype: str.
+        input_dtype: str or None. None: ``"uint8"`` (images), ``"float32"`` (waveforms), ``"string"`` (texts).
 
     Returns:
         tuple: ``(shape_with_batch, dtype)``.
 
     Raises:
-        keras_transfer.errors.InvalidInputError: the shape cannot be determined or is not an image shape
-            for a model with a backbone.
+        keras_transfer.errors.InvalidInputError: the shape cannot be determined or does not fit the backbone's
+            kind of input.
+
+    Examples:
+    >>> name = keras_transfer.testing.register_tiny_backbone()
+    >>> model = keras_transfer.TransferModel(keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32)),
+    ...                                      keras_transfer.ClassificationHead(2))
+    >>> keras_transfer.export.resolve_input_spec(model, data=np.zeros((2, 28, 28, 1), "uint8"))
+    ((None, 28, 28, 1), 'uint8')
     """
+    kind = _input_kind(model)
+    if input_dtype is None:
+        input_dtype = _DEFAULT_DTYPES.get(kind, "uint8")
     if input_shape is not None:
         shape = tuple(int(d) if d is not None else None for d in input_shape)
-    elif data is not None:
+    elif kind != "text" and data is not None:
         shape = tuple(np.shape(data)[1:])
     else:
-        shape = None
-        try:
-            inputs = list(model.inputs or [])
-        except AttributeError:
-            inputs = []
-        if len(inputs) == 1:
-            shape = tuple(inputs[0].shape[1:])
-        elif getattr(model, "backbone", None) is not None and hasattr(model.backbone, "image_shape"):
-            shape = tuple(model.backbone.image_shape)
+        shape = _default_shape(model, kind)
     if shape is None:
         raise InvalidInputError(
             "Cannot tell the exported model's input shape. Received: input_shape=None and no example data. "
-            "Pass input_shape=(height, width, channels) or parity_data / representative_data."
+            "Pass input_shape=(height, width, channels) ((num_samples,) for audio) or parity_data / "
+            "representative_data."
         )
-    if getattr(model, "backbone", None) is not None and (len(shape) != 3 or shape[-1] not in (1, 3)):
-        raise InvalidInputError(
-            "An image model exports with an input of shape (height, width, channels) with 1 or 3 channels. "
-            f"Received: input_shape={shape}. Pass e.g. input_shape=(28, 28, 1) for grey or (224, 224, 3) for RGB."
-        )
+    if kind is not None:
+        _check_shape(kind, shape)
     return (None,) + shape, input_dtype
+
+
+def _random_parity(kind, shape, dtype):
+    """Random inputs for the parity check when no parity data is given (texts need real ones)."""
+    if kind == "text":
+        raise InvalidInputError(
+            "A text model's export is checked on real texts. Received: parity_data=None. Pass parity_data= a few "
+            "held-back texts (an array or list of str, or (texts, labels))."
+        )
+    rng = np.random.default_rng(0)
+    concrete = tuple(d if d is not None else (16000 if kind == "audio" else 32) for d in shape[1:])
+    if np.dtype(dtype).kind in "ui":
+        return rng.integers(0, 256, size=(_N_RANDOM_PARITY,) + concrete).astype(dtype)
+    scale = 1.0 if kind == "audio" else 255.0  # waveforms in [-1, 1], images in [0, 255]
+    low = -1.0 if kind == "audio" else 0.0
+    return (low + rng.random((_N_RANDOM_PARITY,) + concrete) * (scale - low)).astype(dtype)
+
+
+def _fits(data_shape, shape) -> bool:
+    return len(data_shape) == len(shape) and all(e is None or e == d for d, e in zip(data_shape, shape))
+
+
+def _check_format_fits(kind, format):
+    """Refuse, before any work, the formats whose converter or runtime cannot take the backbone's preprocessing."""
+    if kind == "text" and format != "saved_model":
+        raise InvalidConfigError(
+            f"A text model (tokenizer in the graph, string input) exports as a SavedModel only: TFLite needs "
+            f"TensorFlow select ops (e.g. FlexStringLower) that the ai-edge-litert interpreter lacks, and tf2onnx "
+            f"has no tokenizer ops. Received: format={format!r}. Use format='saved_model'."
+        )
+    if kind == "audio" and format == "onnx":
+        raise InvalidConfigError(
+            "tf2onnx cannot convert an audio model's front end (its STFT feeds tf.math.real / imag, which the "
+            "ONNX RFFT conversion refuses). Received: format='onnx'. Use format='saved_model' or 'tflite'."
+        )
 
 
 def _size_bytes(path):
@@ -143,14 +216,16 @@ def _move_into_place(staged, path):
 
 
 def export(model, path, format: str = "saved_model", quantization: Optional[str] = None,
-           representative_data=None, *, parity_data=None, input_shape=None, input_dtype: str = "uint8",
+           representative_data=None, *, parity_data=None, input_shape=None, input_dtype: Optional[str] = None,
            integer_io: bool = True, class_names: Optional[Sequence[str]] = None, history=None,
            metadata: bool = True, verbose: bool = True) -> ExportReport:
     """Export a trained model for deployment and prove the file matches it.
 
     The model is exported through ``model.export`` (``tf_saved_model``, ``litert`` or ``onnx``) with an
     inference trace: preprocessing that lives in the model (a ``Backbone``'s resize, channel mapping and
-    normalisation) is in the graph, so the file takes raw uint8 images; augmentation and dropout are not.
+    normalisation; a text backbone's tokenizer; an audio backbone's front end) is in the graph, so the file takes
+    raw uint8 images (strings, float waveforms); augmentation and dropout are not. Text models export as
+    SavedModel only.
     The file is written in a staging directory beside ``path``, loaded with its own runtime
     (``tf.saved_model.load``, ai-edge-litert's ``Interpreter``, onnxruntime), run on ``parity_data`` (or, if
     none, 16 random images) against the Keras model, and only then moved to ``path``: a failed export leaves
@@ -162,13 +237,16 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
         format: str. ``"saved_model"``, ``"tflite"`` or ``"onnx"``.
         quantization: TFLite only: None (float32), ``"float16"``, ``"dynamic"`` (int8 weights) or ``"int8"``
             (int8 weights and activations; integer-only ops).
-        representative_data: array of raw training inputs (or ``(x, y)``) to calibrate ``"int8"``: 100-500
-            images is typical. Required for ``"int8"``.
+        representative_data: raw training inputs (or ``(x, y)``) to calibrate ``"int8"``: 100-500
+            images is typical. Required for ``"int8"``. Any form ``fine_tune`` takes (arrays, lists, a
+            ``tf.data.Dataset``, a ``keras.utils.PyDataset``, a ``Splits``: its test split).
         parity_data: held-back inputs ``x`` or labelled ``(x, y)`` to check the file on (with labels both
-            accuracies are reported). Not the representative data.
-        input_shape: tuple ``(H, W, C)``: the raw input size the file takes. Default: the data's shape, else
-            the backbone's working resolution with 3 channels.
-        input_dtype: str. Dtype of the exported input (``"uint8"``: raw images).
+            accuracies are reported), in the same forms. Not the representative data. Required for text models.
+        input_shape: tuple ``(H, W, C)`` (``(num_samples,)`` for audio): the raw input size the file takes.
+            Default: the data's shape, else the backbone's working resolution with 3 channels (its
+            ``num_samples`` for audio); text models take ``(batch,)`` strings.
+        input_dtype: str or None. Dtype of the exported input; None: ``"uint8"`` (raw images), ``"float32"``
+            (waveforms), ``"string"`` (texts).
         integer_io: bool. For ``"int8"``: uint8 output as well as uint8 input (integer-only accelerators).
         class_names: class names in id order (written to ``labels.txt``); default ``"0".."n-1"``.
         history: the training History (``fine_tune``'s) for the model card; default ``model.history``.
@@ -208,27 +286,23 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
     start = time.perf_counter()
     path = os.path.abspath(os.fspath(path).rstrip("/\\"))
     _check_options(format, quantization, representative_data, path)
+    kind = _input_kind(model)
+    _check_format_fits(kind, format)
     names = class_names_of(model, class_names) if metadata else None
-    parity_x = _as_x(parity_data)
-    parity_y = np.asarray(parity_data[1]) if _is_labelled(parity_data) else None
-    representative_x = _as_x(representative_data)
+    parity_x, parity_y = _arrays(model, parity_data)
+    representative_x, _ = _arrays(model, representative_data)
     shape, dtype = resolve_input_spec(
         model, input_shape, parity_x if parity_x is not None else representative_x, input_dtype
     )
     for what, data in (("parity_data", parity_x), ("representative_data", representative_x)):
-        if data is not None and tuple(data.shape[1:]) != tuple(shape[1:]):
+        if data is not None and not _fits(data.shape[1:], shape[1:]):
             raise InvalidInputError(
                 f"{what} does not match the exported input shape. Received: {what} of shape {data.shape}, "
                 f"input shape {shape}. Pass data of shape (n, {', '.join(str(d) for d in shape[1:])}) or a "
                 "matching input_shape."
             )
     if parity_x is None:
-        rng = np.random.default_rng(0)
-        concrete = tuple(d if d is not None else 32 for d in shape[1:])
-        if np.dtype(dtype).kind in "ui":
-            parity_x = rng.integers(0, 256, size=(_N_RANDOM_PARITY,) + concrete).astype(dtype)
-        else:
-            parity_x = (rng.random((_N_RANDOM_PARITY,) + concrete) * 255).astype(dtype)
+        parity_x = _random_parity(kind, shape, dtype)
         parity_source = "random inputs: pass parity_data for held-back data"
     else:
         parity_source = "parity_data" + (" with labels" if parity_y is not None else "")

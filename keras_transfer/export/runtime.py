@@ -139,18 +139,27 @@ class ExportedModel:
         return np.concatenate(outputs, axis=0)
 
 
-def _load_keras(path):
-    import keras
-
-    model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    shape, dtype = None, None  # subclassed models (TransferModel) take any image size
+def _keras_input_spec(model):
+    """``(shape without batch, dtype)`` a Keras model takes; a keras_transfer model's from its backbone's kind."""
+    kind = getattr(getattr(model, "backbone", None), "input_kind", None)
+    if kind == "text":  # a batch of strings (batch,)
+        return (), "string"
+    if kind == "audio":  # waveforms (batch, samples)
+        return (getattr(model.backbone, "num_samples", None),), "float32"
     try:
         inputs = list(model.inputs or [])
     except AttributeError:
         inputs = []
     if len(inputs) == 1:
-        shape = tuple(inputs[0].shape[1:])
-        dtype = str(inputs[0].dtype)
+        return tuple(inputs[0].shape[1:]), str(inputs[0].dtype)
+    return None, None  # subclassed image models (TransferModel) take any image size
+
+
+def _load_keras(path):
+    import keras
+
+    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    shape, dtype = _keras_input_spec(model)
 
     def run(x):
         return keras.ops.convert_to_numpy(model(x, training=False))
