@@ -2,8 +2,8 @@
 
 :func:`atomic_write` writes to a per-process temporary file in the destination's folder, flushes and
 ``fsync``\\ s it, then ``os.replace``\\ s it over the destination; on any error the temporary file is removed
-and the destination is left as it was. :func:`write_json` and :func:`write_bytes` are the two common cases.
-This module imports only the standard library, so every layer of the package may use it.
+and the destination is left as it was. :func:`write_file` (bytes or text) and :func:`write_json` are the
+common cases. This module imports only the standard library, so every layer of the package may use it.
 """
 
 import contextlib
@@ -12,7 +12,7 @@ import math
 import os
 import tempfile
 
-__all__ = ["atomic_write", "write_bytes", "write_text", "write_json"]
+__all__ = ["atomic_write", "write_file", "write_bytes", "write_text", "write_json"]
 
 
 @contextlib.contextmanager
@@ -59,51 +59,33 @@ def atomic_write(path, mode="w", *, encoding="utf-8", permissions=0o644):
         raise
 
 
-def write_bytes(path, data: bytes) -> str:
-    """Writes ``data`` to ``path`` atomically.
+def write_file(path, content, *, encoding="utf-8") -> str:
+    """Writes ``content`` to ``path`` atomically: ``bytes`` as they are, ``str`` encoded with ``encoding``.
 
     Args:
         path: str or os.PathLike. The destination.
-        data: bytes. The content.
+        content: bytes or str. What the file will hold.
+        encoding: str. Text encoding, for ``str`` content.
 
     Returns:
         str: ``path``.
 
     Examples:
     >>> import pathlib, tempfile
-    >>> from keras_transfer.atomic import write_bytes
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "blob.bin"
-    >>> _ = write_bytes(target, b"\\x00\\x01")
-    >>> target.read_bytes()
-    b'\\x00\\x01'
+    >>> from keras_transfer.atomic import write_file
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_file(folder / "config.yaml", "epochs: 3\\n")
+    >>> _ = write_file(folder / "blob.bin", b"\\x00\\x01")
+    >>> (folder / "config.yaml").read_text(), (folder / "blob.bin").read_bytes()
+    ('epochs: 3\\n', b'\\x00\\x01')
     """
-    with atomic_write(path, "wb") as handle:
-        handle.write(data)
+    mode = "wb" if isinstance(content, (bytes, bytearray, memoryview)) else "w"
+    with atomic_write(path, mode, encoding=encoding) as handle:
+        handle.write(content)
     return os.fspath(path)
 
 
-def write_text(path, text: str, *, encoding="utf-8") -> str:
-    """Writes ``text`` to ``path`` atomically.
-
-    Args:
-        path: str or os.PathLike. The destination.
-        text: str. The content.
-        encoding: str. Text encoding.
-
-    Returns:
-        str: ``path``.
-
-    Examples:
-    >>> import pathlib, tempfile
-    >>> from keras_transfer.atomic import write_text
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "config.yaml"
-    >>> _ = write_text(target, "epochs: 3\\n")
-    >>> target.read_text()
-    'epochs: 3\\n'
-    """
-    with atomic_write(path, "w", encoding=encoding) as handle:
-        handle.write(text)
-    return os.fspath(path)
+write_bytes = write_text = write_file  # the names callers may look for
 
 
 def _json_clean(value):

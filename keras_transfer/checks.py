@@ -130,16 +130,26 @@ def _in_bounds(value, minimum, maximum, min_inclusive=True, max_inclusive=True):
     return True
 
 
+def _check(name, value, accepted, kind, convert, bounds, allow_none, expected, hint):
+    """``convert(value)`` if ``accepted`` and within ``bounds`` = (min, max, min_inclusive, max_inclusive)."""
+    if value is None and allow_none:
+        return None
+    if accepted and _in_bounds(value, *bounds):
+        return convert(value)
+    text = expected or _bounds_text(kind, *bounds) + (" or None" if allow_none else "")
+    raise invalid(name, value, text, hint)
+
+
 def check_int(name, value, *, minimum=None, maximum=None, allow_none=False, expected=None, hint=None):
     """Checks that ``value`` is an int (not a bool) within ``[minimum, maximum]``.
 
     Args:
         name: str. The argument's name, used in the message.
         value: object. The value to check; NumPy integers are accepted.
-        minimum: int or None. Smallest allowed value (inclusive); None for no lower bound.
-        maximum: int or None. Largest allowed value (inclusive); None for no upper bound.
+        minimum: int or None. Smallest allowed value; None for no lower bound.
+        maximum: int or None. Largest allowed value; None for no upper bound.
         allow_none: bool. Whether None is accepted (and returned).
-        expected: str or None. What ``name`` must be, replacing the generated "an int >= 1".
+        expected: str or None. Replaces the generated requirement ("an int >= 1") in the message.
         hint: str or None. The fix, appended to the message.
 
     Returns:
@@ -161,14 +171,8 @@ def check_int(name, value, *, minimum=None, maximum=None, allow_none=False, expe
     ...
     keras_transfer.errors.InvalidConfigError: num_ops must be an int in [1, 10]. Received: num_ops=11. Use 2.
     """
-    if value is None and allow_none:
-        return None
-    if not is_int(value) or not _in_bounds(value, minimum, maximum):
-        text = expected or _bounds_text("an int", minimum, maximum)
-        if allow_none and expected is None:
-            text += " or None"
-        raise invalid(name, value, text, hint)
-    return int(value)
+    return _check(name, value, is_int(value), "an int", int, (minimum, maximum, True, True), allow_none,
+                  expected, hint)
 
 
 def check_number(name, value, *, minimum=None, maximum=None, min_inclusive=True, max_inclusive=True,
@@ -201,15 +205,9 @@ def check_number(name, value, *, minimum=None, maximum=None, min_inclusive=True,
     ...
     keras_transfer.errors.InvalidConfigError: factor must be a finite number > 1. Received: factor=1.
     """
-    if value is None and allow_none:
-        return None
-    ok = is_number(value) and math.isfinite(value)
-    if not ok or not _in_bounds(value, minimum, maximum, min_inclusive, max_inclusive):
-        text = expected or _bounds_text("a finite number", minimum, maximum, min_inclusive, max_inclusive)
-        if allow_none and expected is None:
-            text += " or None"
-        raise invalid(name, value, text, hint)
-    return float(value)
+    accepted = is_number(value) and math.isfinite(value)
+    bounds = (minimum, maximum, min_inclusive, max_inclusive)
+    return _check(name, value, accepted, "a finite number", float, bounds, allow_none, expected, hint)
 
 
 def check_positive_number(name, value, *, allow_none=False, expected="a positive finite float", hint=None):
