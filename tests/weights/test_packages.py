@@ -67,7 +67,7 @@ def test_file_is_extracted_once(cache, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("extracted again although the file is there")
 
-    monkeypatch.setattr(packages.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(packages, "atomic_write", refuse)
     assert package_file("demo-data", "1.0", "demo_data/weights/model.pth") == first
     assert first.stat().st_mtime_ns == before
 
