@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_transfer.errors import InvalidConfigError, KerasTransferError
+from keras_transfer.optimizers.factory import make_optimizer
 
 __all__ = ["DEFAULT_VIEWS_WITH_AUGMENTATION", "check_cached_training", "head_model", "stitch", "train_head"]
 
@@ -185,8 +186,6 @@ def train_head(
         validation_cache = extract(backbone, validation, cache_dir, 0, verbose=show)
         validation_data = validation_cache.as_dataset(batch_size, shuffle=False, view=0)
     if isinstance(optimizer, str) or not isinstance(optimizer, keras.optimizers.Optimizer):
-        from keras_transfer.training.fine_tune import make_optimizer
-
         optimizer = make_optimizer(optimizer, learning_rate)
     if loss is None:
         loss = head.default_loss()

@@ -16,6 +16,7 @@ from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.models import loss_weighting as weighting_module
 from keras_transfer.models.raw_input_model import RawInputModel
 from keras_transfer.models.shift_bias import DistributionShiftBias
+from keras_transfer.optimizers.factory import copy_optimizer, make_optimizer
 
 __all__ = [
     "MultiTaskModel",
@@ -159,13 +160,6 @@ def _lr_entries(model):
     return [e for e in entries if e[1]]
 
 
-def _copy_with(template, learning_rate, name):
-    config = template.get_config()
-    config["learning_rate"] = float(learning_rate)
-    config["name"] = name
-    return type(template).from_config(config)
-
-
 def task_optimizer(model, optimizer):
     """Give each head (and shift layer) with its own optimizer or LR multiplier its own sub-optimizer.
 
@@ -200,8 +194,6 @@ def task_optimizer(model, optimizer):
     entries = _lr_entries(model)
     if not entries:
         return optimizer
-    from keras_transfer.training.fine_tune import make_optimizer
-
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, keras.optimizers.get(optimizer).get_config()["learning_rate"])
     names = {name for name, _, _ in entries}
@@ -230,11 +222,11 @@ def task_optimizer(model, optimizer):
     base_lr = float(keras.ops.convert_to_numpy(base.learning_rate))
     for name, variables, spec in entries:
         if isinstance(spec, (int, float)):
-            sub = _copy_with(base, base_lr * float(spec), name)
+            sub = copy_optimizer(base, base_lr * float(spec), name)
         elif isinstance(spec, str):
-            sub = _copy_with(make_optimizer(spec, base_lr), base_lr, name)
+            sub = copy_optimizer(make_optimizer(spec, base_lr), base_lr, name)
         else:
-            sub = _copy_with(spec, float(keras.ops.convert_to_numpy(spec.learning_rate)), name)
+            sub = copy_optimizer(spec, float(keras.ops.convert_to_numpy(spec.learning_rate)), name)
         mapping["|".join(re.escape(v.path) for v in variables)] = sub
     return keras.optimizers.MultiOptimizer(
         keras.optimizers.OptimizerMap(base, mapping), name=getattr(optimizer, "name", None) or "task_optimizer"

@@ -7,6 +7,7 @@ import keras
 from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.heads.head import Head
+from keras_transfer.models.multi_task_model import task_optimizer
 from keras_transfer.models.raw_input_model import RawInputModel
 
 __all__ = ["TransferModel"]
@@ -107,8 +108,6 @@ class TransferModel(RawInputModel):
         if metrics is None and hasattr(self.head, "default_metrics"):
             metrics = self.head.default_metrics()
         if self.shift is not None:  # the shift layer's own LR multiplier (a sub-optimizer)
-            from keras_transfer.models.multi_task_model import task_optimizer
-
             optimizer = task_optimizer(self, optimizer)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 

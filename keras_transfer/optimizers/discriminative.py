@@ -6,6 +6,7 @@ from typing import List, Sequence
 import keras
 
 from keras_transfer.errors import InvalidConfigError
+from keras_transfer.optimizers.factory import copy_optimizer, make_optimizer
 from keras_transfer.optimizers.learning_rates import check_learning_rate
 
 __all__ = ["HEAD_GROUP", "discriminative", "group_learning_rates", "group_optimizer"]
@@ -73,8 +74,6 @@ def _backbone_groups(model):
 
 
 def _sub_optimizer(optimizer, learning_rate: float, name: str):
-    from keras_transfer.training.fine_tune import make_optimizer
-
     if isinstance(optimizer, keras.optimizers.Optimizer) and not isinstance(optimizer, keras.optimizers.MultiOptimizer):
         template = optimizer  # check the given instance: its config copy would silently drop a schedule
     else:
@@ -84,7 +83,6 @@ def _sub_optimizer(optimizer, learning_rate: float, name: str):
             "optimizer must be a single optimizer kind; discriminative learning rates build the MultiOptimizer. "
             "Received: a MultiOptimizer. Pass optimizer='adam' (or an Adam instance)."
         )
-    config = template.get_config()
     if isinstance(getattr(template, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule):
         raise InvalidConfigError(
             "Discriminative learning rates cannot use a LearningRateSchedule: every sub-optimizer of the "
@@ -93,9 +91,7 @@ def _sub_optimizer(optimizer, learning_rate: float, name: str):
             f"learning_rate={type(template._learning_rate).__name__}. Pass a float-rate optimizer and use "
             "keras_transfer.callbacks.Warmup(then='cosine') for the schedule."
         )
-    config["learning_rate"] = float(learning_rate)
-    config["name"] = name
-    return type(template).from_config(config)
+    return copy_optimizer(template, learning_rate, name)
 
 
 def group_optimizer(model, optimizer="adam", group_lrs: Sequence[float] = (), head_lr: float = 1e-3):

@@ -9,51 +9,12 @@ import keras
 import numpy as np
 
 from keras_transfer.errors import InvalidConfigError
+from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.training.history import FineTuneHistory
 from keras_transfer.training.seed import check_seed
 from keras_transfer.training.stage_plan import StagePlan
 
 __all__ = ["fine_tune", "make_optimizer"]
-
-
-def make_optimizer(optimizer, learning_rate: float) -> keras.optimizers.Optimizer:
-    """A fresh optimizer of the given kind at ``learning_rate``.
-
-    Each stage gets a new optimizer (its moment estimates belong to the weights that were trainable
-    when it was built).
-
-    Args:
-        optimizer: a name (``"adam"``, ``"sgd"``, ...), a ``keras.optimizers.Optimizer`` whose config is
-            copied, or a callable ``learning_rate -> Optimizer``.
-        learning_rate: float.
-
-    Returns:
-        keras.optimizers.Optimizer.
-
-    Examples:
-    >>> round(float(keras_transfer.training.make_optimizer("adam", 1e-4).learning_rate), 8)  # a float32 variable
-    0.0001
-    """
-    if isinstance(optimizer, str):
-        try:
-            template = keras.optimizers.get(optimizer)
-        except ValueError as error:
-            raise InvalidConfigError(
-                f"Unknown optimizer. Received: optimizer={optimizer!r}. Use a Keras optimizer name such as 'adam', "
-                "'adamw', 'sgd', 'rmsprop', an optimizer instance, or a callable learning_rate -> optimizer."
-            ) from error
-    elif isinstance(optimizer, keras.optimizers.Optimizer):
-        template = optimizer
-    elif callable(optimizer):
-        return optimizer(learning_rate)
-    else:
-        raise InvalidConfigError(
-            f"Received: optimizer of type {type(optimizer).__name__}. Pass a name ('adam'), a "
-            "keras.optimizers.Optimizer or a callable learning_rate -> optimizer."
-        )
-    config = template.get_config()
-    config["learning_rate"] = float(learning_rate)
-    return type(template).from_config(config)
 
 
 def _check_lr(name, value):

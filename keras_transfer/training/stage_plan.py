@@ -17,8 +17,10 @@ from keras_transfer.callbacks.unfreeze import GradualUnfreezing
 from keras_transfer.callbacks.warmup import Warmup
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.optimizers.discriminative import discriminative, group_optimizer
+from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.optimizers.learning_rates import check_learning_rate
 from keras_transfer.optimizers.state import copy_optimizer_state
+from keras_transfer.training.lr_find import lr_find
 
 __all__ = ["LR_POLICIES", "StagePlan", "merge_histories"]
 
@@ -139,8 +141,6 @@ class StagePlan:
     def _find_head_lr(self, train_data, batch_size, loss, metrics):
         import tensorflow as tf
 
-        from keras_transfer.training.fine_tune import make_optimizer
-        from keras_transfer.training.lr_find import lr_find
 
         if not (isinstance(train_data, tf.data.Dataset) or isinstance(train_data, (tuple, list))):
             return None  # a PyDataset: no finder, the default rate
@@ -182,8 +182,6 @@ class StagePlan:
 
     def make_optimizer(self, stage: str, learning_rate: float):
         """The optimizer a stage compiles with."""
-        from keras_transfer.training.fine_tune import make_optimizer
-
         if stage != "fine_tune":
             return make_optimizer(self.optimizer, learning_rate)
         if self.lr == "auto":
