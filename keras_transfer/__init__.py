@@ -9,17 +9,20 @@ The public API, re-exported explicitly:
 - ``keras_transfer.augmentation``: in-model augmentation presets, MixUp / CutMix, SpecAugment, token masking.
 - ``keras_transfer.data``: datasets (offline sets, image folders, arrays, tfds).
 - ``keras_transfer.weights``: weight sources (``read_torch_checkpoint``, offline ImageNet packages).
+
+Importing the package is cheap: every name is loaded on first use (PEP 562 ``__getattr__`` over the explicit
+tables below), so ``import keras_transfer`` and the ``keras-transfer`` command line start without TensorFlow.
+
+Examples:
+>>> import keras_transfer as kt
+>>> kt.__version__
+'0.1.0'
+>>> kt.TransferModel.__name__
+'TransferModel'
 """
 
-from keras_transfer import augmentation, backbones, callbacks, errors, features, heads, optimizers
-from keras_transfer import data, growth, layers, testing, weights  # testing: the docs' tiny backbone
-from keras_transfer.backbones import Backbone
-from keras_transfer.export import export as export_model  # the package is keras_transfer.export
-from keras_transfer.heads import ClassificationHead, RegressionHead
-from keras_transfer.models import MultiTaskModel, TransferModel, load_model
-from keras_transfer.recipe import Recipe  # keras-transfer fit: a whole run from one config file
-from keras_transfer.training import FineTuneHistory, fine_tune, set_seed
-from keras_transfer.training.lr_find import lr_find
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -50,3 +53,58 @@ __all__ = [
     "testing",
     "weights",
 ]
+
+# Public name -> (module, attribute): ``kt.NAME`` is ``getattr(import_module(module), attribute)``.
+_ATTRIBUTES = {
+    "Backbone": ("keras_transfer.backbones", "Backbone"),
+    "ClassificationHead": ("keras_transfer.heads", "ClassificationHead"),
+    "FineTuneHistory": ("keras_transfer.training", "FineTuneHistory"),
+    "MultiTaskModel": ("keras_transfer.models", "MultiTaskModel"),
+    "Recipe": ("keras_transfer.recipe", "Recipe"),  # keras-transfer fit: a whole run from one config file
+    "RegressionHead": ("keras_transfer.heads", "RegressionHead"),
+    "TransferModel": ("keras_transfer.models", "TransferModel"),
+    "export_model": ("keras_transfer.export", "export"),  # the package is keras_transfer.export
+    "fine_tune": ("keras_transfer.training", "fine_tune"),
+    "load_model": ("keras_transfer.models", "load_model"),
+    "lr_find": ("keras_transfer.training.lr_find", "lr_find"),
+    "set_seed": ("keras_transfer.training", "set_seed"),
+}
+
+# Sub-packages reachable as attributes: the public ones, plus those the eager package used to load.
+_SUBMODULES = (
+    "augmentation", "backbones", "callbacks", "data", "errors", "export", "features", "growth", "heads", "layers",
+    "optimizers", "testing", "weights",  # testing: the docs' tiny backbone
+    "cli", "models", "recipe", "training",
+)
+
+if TYPE_CHECKING:  # the real imports, for type checkers and IDEs only
+    from keras_transfer import augmentation, backbones, callbacks, data, errors, export, features, growth, heads
+    from keras_transfer import layers, optimizers, testing, weights
+    from keras_transfer.backbones import Backbone
+    from keras_transfer.export import export as export_model
+    from keras_transfer.heads import ClassificationHead, RegressionHead
+    from keras_transfer.models import MultiTaskModel, TransferModel, load_model
+    from keras_transfer.recipe import Recipe
+    from keras_transfer.training import FineTuneHistory, fine_tune, set_seed
+    from keras_transfer.training.lr_find import lr_find
+
+
+def __getattr__(name: str):
+    """Import a public name on first use (PEP 562) and keep it in the package namespace."""
+    if name in _ATTRIBUTES:
+        module, attribute = _ATTRIBUTES[name]
+        value = getattr(importlib.import_module(module), attribute)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(
+            f"module {__name__!r} has no attribute {name!r}; its public names are listed in "
+            f"keras_transfer.__all__. Received: {name!r}."
+        )
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    """The module's names plus every lazily imported public name."""
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

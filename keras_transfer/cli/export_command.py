@@ -29,12 +29,14 @@ def run(args) -> int:
     from keras_transfer.export import export, fit_images, load_labelled_data, read_labels
     from keras_transfer.export.model_card import load_history_file
     from keras_transfer.export.runtime import detect_format
+    from keras_transfer.models.serializables import register_serializables
 
     if detect_format(args.model) != "keras":
         raise InvalidInputError(
             f"keras-transfer export converts a trained .keras model. Received: {args.model!r}. "
             "Save the model with model.save('model.keras') first."
         )
+    register_serializables()
     model = keras.saving.load_model(args.model, safe_mode=True)
     quantization = None if args.quantization in (None, "none") else args.quantization
     representative, parity, class_names = None, None, None

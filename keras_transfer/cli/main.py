@@ -7,6 +7,8 @@ import pkgutil
 import sys
 from typing import List, Optional
 
+from keras_transfer.cli.quiet import VERBOSE_ENV, tensorflow_logs, verbose_requested
+
 __all__ = ["main", "build_parser", "command_modules"]
 
 
@@ -24,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="keras-transfer",
         description="Transfer learning on Keras 3: pretrained backbones, heads, staged fine-tuning.",
     )
+    parser.add_argument(
+        "--verbose", dest="verbose_logs", action="store_true",
+        help=f"show TensorFlow's start-up and C++ log lines (hidden by default; also {VERBOSE_ENV}=1)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
         module.register(commands)
@@ -33,15 +39,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line. Returns the process exit code.
 
+    TensorFlow is imported only by the commands that need it, and quietly unless ``--verbose`` (or
+    ``KERAS_TRANSFER_VERBOSE=1``): see ``keras_transfer.cli.quiet``.
+
     Args:
         argv: list of str. Arguments (``sys.argv[1:]`` when None).
+
+    Examples:
+    >>> keras_transfer.cli.main.main(["backbones"])  # doctest: +SKIP
+    0
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    with tensorflow_logs(verbose=verbose_requested(args.verbose_logs)):
+        return _run(args)
+
+
+def _run(args) -> int:
+    """Run the parsed command; a toolkit error, a failed write or a refused input becomes one line, exit 1."""
     from keras_transfer.errors import KerasTransferError
 
     try:

@@ -4,8 +4,6 @@ format (``.keras``, SavedModel, ``.tflite``, ``.onnx``)."""
 import json
 import os
 
-import numpy as np
-
 __all__ = ["register", "run", "predict_files"]
 
 
@@ -40,6 +38,8 @@ def _check_kind(kind, model, path):
 
 
 def _fit_audio(samples, model, path, resize):
+    import numpy as np
+
     from keras_transfer.errors import InvalidInputError
 
     length = model.input_shape[0] if model.input_shape else None
@@ -71,6 +71,8 @@ def predict_files(model_path, inputs, resize: bool = False, batch_size: int = 32
     Examples:
     >>> names, outputs = keras_transfer.cli.predict_command.predict_files("model.tflite", ["a.png"])  # doctest: +SKIP
     """
+    import numpy as np
+
     from keras_transfer.export import load_exported, read_images, read_text_lines, read_wav
 
     model = load_exported(model_path)
@@ -102,6 +104,8 @@ def predict_files(model_path, inputs, resize: bool = False, batch_size: int = 32
 
 
 def run(args) -> int:
+    import numpy as np
+
     from keras_transfer.export import read_labels
 
     names, outputs = predict_files(args.model, args.inputs, resize=args.resize, batch_size=args.batch_size)

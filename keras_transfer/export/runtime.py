@@ -158,6 +158,9 @@ def _keras_input_spec(model):
 def _load_keras(path):
     import keras
 
+    from keras_transfer.models.serializables import register_serializables
+
+    register_serializables()
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
     shape, dtype = _keras_input_spec(model)
 
@@ -193,7 +196,11 @@ def _load_saved_model(path):
 def _load_tflite(path):
     from ai_edge_litert.interpreter import Interpreter
 
+    from keras_transfer.native_logs import quiet_native_info
+
     interpreter = Interpreter(model_path=path)
+    with quiet_native_info():  # the first allocation prints "INFO: Created TensorFlow Lite XNNPACK delegate"
+        interpreter.allocate_tensors()
     inp, = interpreter.get_input_details()
     out, = interpreter.get_output_details()
     in_scale, in_zero = inp["quantization"]

@@ -69,9 +69,9 @@ def load_model(path, *, num_classes=None, safe_mode: bool = True, compile: bool 
             f"({0 if os.path.isdir(path) else os.path.getsize(path)} bytes). Save the model again with "
             "model.save('name.keras'); for a SavedModel directory use tf.saved_model.load or keras-transfer predict."
         )
-    import keras_transfer.backbones  # noqa: F401  (registers the serialisable classes)
-    import keras_transfer.heads  # noqa: F401
-    import keras_transfer.models  # noqa: F401
+    from keras_transfer.models.serializables import register_serializables
+
+    register_serializables()
 
     try:
         model = keras.saving.load_model(path, compile=compile, safe_mode=safe_mode)

@@ -16,7 +16,6 @@ from keras_transfer.recipe.progress import Progress
 from keras_transfer.recipe.run_folder import RunFolder, write_json
 from keras_transfer.recipe.schema import RecipeConfig
 from keras_transfer.recipe.validation import read_config_file, validate_config
-from keras_transfer.training.seed import set_seed
 
 __all__ = ["Recipe", "RunResult"]
 
@@ -188,6 +187,7 @@ class Recipe:
 
         import keras_transfer as kt
         from keras_transfer.recipe.data_source import load_recipe_data
+        from keras_transfer.training.seed import set_seed  # here, not at the top: keras_transfer.training loads TF
 
         config = self.config
         start = time.perf_counter()
