@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from keras_transfer.data.channels import IMAGE_CHANNELS, check_image_channels
 from keras_transfer.errors import InvalidInputError
 
 __all__ = ["validate_images", "validate_labels", "validate_dataset"]
@@ -157,7 +158,7 @@ def validate_images(x, *, what: str = "x") -> np.ndarray:
     shape = arr.shape
     if arr.ndim == 3:
         hint = f"add the channel axis with `{what}[..., None]` (grey images keep C=1)"
-        if shape[-1] in (1, 3):
+        if shape[-1] in IMAGE_CHANNELS:
             hint = (
                 f"if this is one image (H, W, C), add the batch axis with `{what}[None]`; "
                 f"if it is a batch of grey images (N, H, W), {hint}"
@@ -191,21 +192,7 @@ def validate_images(x, *, what: str = "x") -> np.ndarray:
             f"`{what}` has images of zero height or width. Received: "
             f"{what}.shape={shape}."
         )
-    channels = shape[3]
-    if channels not in (1, 3):
-        if channels == 4:
-            hint = f"Drop the alpha channel with `{what}[..., :3]`."
-        elif shape[1] in (1, 3):
-            hint = (
-                f"The array looks channels-first (N, C, H, W): transpose it with "
-                f"`np.transpose({what}, (0, 2, 3, 1))`."
-            )
-        else:
-            hint = "Convert the images to grey (C=1) or RGB (C=3)."
-        raise InvalidInputError(
-            f"`{what}` must have 1 (grey) or 3 (RGB) channels in the last axis. "
-            f"Received: {what}.shape={shape} ({channels} channels). {hint}"
-        )
+    check_image_channels(shape, what=what)
     _check_finite(arr, what=what)
     return arr
 
@@ -461,7 +448,7 @@ def validate_dataset(ds, *, num_classes=None, multi_label: bool = False,
         rank = _spec_rank(x_spec)
         shape = x_spec.shape
         if rank == 3:
-            if shape[-1] in (1, 3):
+            if shape[-1] in IMAGE_CHANNELS:
                 fix = (f"The dataset looks unbatched (elements are single (H, W, C) "
                        f"images): call `{what}.batch(32)`. If these are batches of "
                        f"grey images (N, H, W), add the channel axis with "
@@ -480,14 +467,9 @@ def validate_dataset(ds, *, num_classes=None, multi_label: bool = False,
                 f"`{what}` must yield image batches of shape (batch, H, W, C) with "
                 f"C = 1 or 3. Received: x spec shape={tuple(shape)} (rank {rank}).{extra}"
             )
-        if rank == 4 and shape[-1] is not None and shape[-1] not in (1, 3):
-            raise InvalidInputError(
-                f"`{what}` must yield images with 1 (grey) or 3 (RGB) channels in the "
-                f"last axis. Received: x spec shape={tuple(shape)}. "
-                + ("Drop alpha with `x[..., :3]`." if shape[-1] == 4 else
-                   "Channels-first data needs `tf.transpose(x, (0, 2, 3, 1))`."
-                   if shape[1] in (1, 3) else "Convert the images to grey or RGB.")
-            )
+        if rank == 4:
+            check_image_channels(tuple(shape), what=what, received=f"x spec shape={tuple(shape)}", x_name="x",
+                                 transpose="tf.transpose")
 
     y_leaves = tf.nest.flatten(y_spec)
     for leaf in y_leaves:

@@ -215,7 +215,7 @@ def test_dataset_missing_channel_axis():
 
 def test_dataset_channels_strings_and_labels():
     y = np.zeros(4, np.int64)
-    with pytest.raises(InvalidInputError, match=r"Drop alpha"):
+    with pytest.raises(InvalidInputError, match=r"Drop the alpha channel with `x\[\.\.\., :3\]`"):
         validate_dataset(_ds(np.zeros((4, 6, 6, 4), np.uint8), y))
     with pytest.raises(InvalidInputError, match=r"strings as x.*decode_image"):
         validate_dataset(_ds(np.array(["a.png"] * 4), y))
