@@ -1,6 +1,6 @@
 """Pretrained feature extractors as Keras layers, and their registry."""
 
-from keras_transfer.backbones.backbone import Backbone, parse_trainable_mode
+from keras_transfer.backbones.backbone import Backbone, ImageBackbone, parse_trainable_mode
 from keras_transfer.backbones.audio import AudioBackbone, AudioFrontEnd
 from keras_transfer.backbones.base import INPUT_KINDS, BaseBackbone, resolve_train_bn
 from keras_transfer.backbones.layer_groups import LayerGroup, split_into_groups
@@ -13,6 +13,7 @@ __all__ = [
     "AudioBackbone",
     "AudioFrontEnd",
     "Backbone",
+    "ImageBackbone",
     "BackboneSpec",
     "BaseBackbone",
     "INPUT_KINDS",

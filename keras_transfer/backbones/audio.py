@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_transfer.backbones.base import BaseBackbone, resolve_train_bn
+from keras_transfer.backbones.base import BaseBackbone, input_length, resolve_train_bn
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
 
@@ -420,15 +420,8 @@ class AudioBackboneSpec:
         Returns:
             AudioBackbone.
         """
-        num_samples = None
-        if input_shape is not None:
-            shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
-            if len(shape) != 1:
-                raise InvalidConfigError(
-                    f"For audio backbone {self.name!r}, input_shape is (num_samples,). Received: "
-                    f"input_shape={input_shape!r}. Pass e.g. input_shape=(16000,) or None (any length)."
-                )
-            num_samples = shape[0]
+        num_samples = input_length(input_shape, kind="audio", name=self.name, axis="num_samples",
+                                   fix="Pass e.g. input_shape=(16000,) or None (any length).")
         return AudioBackbone(
             self.name, weights=weights, num_samples=num_samples, pooling=pooling, mode=trainable,
             train_bn=train_bn, front_end=dict(self.front_end), filters=self.filters,

@@ -1,4 +1,5 @@
-"""`Backbone`: a pretrained feature extractor as one Keras layer, with preprocessing and freeze modes inside."""
+"""`ImageBackbone` (formerly `Backbone`): a pretrained image feature extractor as one Keras layer, with
+preprocessing and freeze modes inside."""
 
 from typing import Optional
 
@@ -6,11 +7,13 @@ import keras
 from keras import ops
 
 from keras_transfer.backbones.base import BaseBackbone, parse_trainable_mode, resolve_train_bn
+from keras_transfer.backbones.catalog import get_spec
 from keras_transfer.backbones.layer_groups import split_into_groups
-from keras_transfer.backbones.registry import get_spec
+from keras_transfer.data.channels import has_image_channels
+from keras_transfer.data.validation import validate_dataset, validate_images
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
-__all__ = ["Backbone", "parse_trainable_mode"]
+__all__ = ["ImageBackbone", "Backbone", "parse_trainable_mode"]
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -18,7 +21,7 @@ _CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class Backbone(BaseBackbone):
+class ImageBackbone(BaseBackbone):
     """A registered pretrained network as a feature-extraction layer.
 
     Raw images go in: ``(batch, height, width, channels)`` with values in ``[0, 255]`` (uint8 or float),
@@ -46,11 +49,13 @@ class Backbone(BaseBackbone):
         train_bn: bool or ``"auto"``. Let BatchNorm train when its group is unfrozen; ``"auto"``: only when
             ``weights=None``.
         weights_source: str. Description of where the weights came from (filled in automatically).
+        spec: BackboneSpec or None. The spec to build from; None looks ``backbone_name`` up in the registry
+            (what loading a saved model does).
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
     Examples:
     >>> import numpy as np
-    >>> backbone = keras_transfer.backbones.Backbone("mobilenet_v2", weights=None, input_shape=(64, 64))
+    >>> backbone = keras_transfer.backbones.ImageBackbone("mobilenet_v2", weights=None, input_shape=(64, 64))
     >>> backbone(np.zeros((2, 28, 28, 1), "uint8")).shape
     TensorShape([2, 1280])
     >>> [group.name for group in backbone.layer_groups]
@@ -68,11 +73,12 @@ class Backbone(BaseBackbone):
         mode="frozen",
         train_bn="auto",
         weights_source: Optional[str] = None,
+        spec=None,
         **kwargs,
     ):
         kwargs.setdefault("name", backbone_name)
         super().__init__(train_bn=resolve_train_bn(train_bn, weights), **kwargs)
-        self.spec = get_spec(backbone_name)
+        self.spec = spec if spec is not None else get_spec(backbone_name)
         self.backbone_name = self.spec.name
         self.image_shape = self._check_image_shape(input_shape)
         if pooling not in ("avg", "max", None):
@@ -111,7 +117,7 @@ class Backbone(BaseBackbone):
 
     def _check_call_shape(self, shape):
         shape = tuple(shape)
-        if len(shape) != 4 or shape[-1] not in (1, 3):
+        if not has_image_channels(shape):
             raise InvalidInputError(
                 f"Backbone {self.spec.name!r} takes images shaped (batch, height, width, channels) with 1 or 3 "
                 f"channels. Received: input shape {shape}. Add a channel axis to grey images with x[..., None]; "
@@ -188,14 +194,10 @@ class Backbone(BaseBackbone):
         Returns:
             np.ndarray: the images.
         """
-        from keras_transfer.data.validation import validate_images
-
         return validate_images(x, what=what)
 
     def validate_dataset(self, dataset, *, num_classes=None, multi_label: bool = False, what: str = "dataset"):
         """Check a batched image dataset statically (``keras_transfer.data.validate_dataset``)."""
-        from keras_transfer.data.validation import validate_dataset
-
         return validate_dataset(dataset, num_classes=num_classes, multi_label=multi_label, what=what)
 
     # ------------------------------------------------------------ serialising
@@ -211,3 +213,8 @@ class Backbone(BaseBackbone):
             weights_source=self.weights_source,
         )
         return config
+
+
+#: The class's name before it became ``ImageBackbone``; ``.keras`` files saved then name it.
+Backbone = ImageBackbone
+keras.saving.get_custom_objects()["keras_transfer>Backbone"] = ImageBackbone

@@ -14,7 +14,7 @@ import numpy as np
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
-__all__ = ["BaseBackbone", "INPUT_KINDS", "parse_trainable_mode", "resolve_train_bn"]
+__all__ = ["BaseBackbone", "INPUT_KINDS", "parse_trainable_mode", "resolve_train_bn", "input_length"]
 
 #: The kinds of raw input a backbone can take.
 INPUT_KINDS = ("image", "text", "audio")
@@ -85,6 +85,38 @@ def resolve_train_bn(train_bn, weights) -> bool:
         f"train_bn must be True, False or 'auto' (frozen BatchNorm for pretrained weights, trained BatchNorm "
         f"for weights=None). Received: train_bn={train_bn!r}."
     )
+
+
+def input_length(input_shape, *, kind, name, axis, fix):
+    """The one length a text or audio backbone's ``input_shape`` sets: ``None``, an int, or a 1-tuple.
+
+    Args:
+        input_shape: None, int or sequence of one int.
+        kind: str. ``"text"`` or ``"audio"``, for the message.
+        name: str. The backbone's registry name, for the message.
+        axis: str. What the length counts, e.g. ``"sequence_length"``.
+        fix: str. The last sentence of the message, e.g. ``"Pass e.g. input_shape=(128,) or leave it None."``.
+
+    Returns:
+        int or None: the length, None when ``input_shape`` is None.
+
+    Raises:
+        InvalidConfigError: ``input_shape`` has more than one entry.
+
+    Examples:
+    >>> from keras_transfer.backbones.base import input_length
+    >>> input_length((64,), kind="text", name="minilm_l6", axis="sequence_length", fix=""), input_length(
+    ...     None, kind="audio", name="audio_cnn", axis="num_samples", fix="")
+    (64, None)
+    """
+    if input_shape is None:
+        return None
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    if len(shape) != 1:
+        raise InvalidConfigError(
+            f"For {kind} backbone {name!r}, input_shape is ({axis},). Received: input_shape={input_shape!r}. {fix}"
+        )
+    return shape[0]
 
 
 def _mode_name(n: int, n_groups: int) -> str:

@@ -1,7 +1,9 @@
-"""`BackboneSpec`: everything needed to build one registered backbone and transfer from it."""
+"""`BackboneSpec`: everything needed to build one registered image backbone and transfer from it."""
 
 import dataclasses
-from typing import Callable, Optional, Sequence
+from typing import Callable, ClassVar, Optional, Sequence
+
+from keras_transfer.backbones.backbone import ImageBackbone
 
 __all__ = ["BackboneSpec", "PREPROCESSING_MODES"]
 
@@ -47,6 +49,7 @@ class BackboneSpec:
     group_key: Callable[[str], Optional[str]]
     imagenet_source: str
     offline_alternatives: Sequence[str] = ()
+    input_kind: ClassVar[str] = "image"
 
     def __post_init__(self):
         if self.preprocessing not in PREPROCESSING_MODES:
@@ -54,3 +57,24 @@ class BackboneSpec:
                 f"BackboneSpec {self.name!r}: unknown preprocessing mode. "
                 f"Received: preprocessing={self.preprocessing!r}. Use one of {PREPROCESSING_MODES}."
             )
+
+    def create(self, weights="imagenet", input_shape=None, pooling="avg", trainable="frozen", train_bn="auto"):
+        """Build the ``ImageBackbone`` of this spec (what ``keras_transfer.backbones.get`` calls).
+
+        Args:
+            weights: ``"imagenet"``, ``None`` (random init) or a weights file path.
+            input_shape: tuple ``(height, width)`` or ``(height, width, 3)``, or None for ``default_size``.
+            pooling: ``"avg"``, ``"max"`` or ``None``.
+            trainable: ``"frozen"``, ``"last:N"`` or ``"full"``.
+            train_bn: bool or ``"auto"``.
+
+        Returns:
+            ImageBackbone.
+
+        Examples:
+        >>> spec = keras_transfer.backbones.get_spec("mobilenet_v2")
+        >>> spec.create(weights=None, input_shape=(64, 64)).backbone_name
+        'mobilenet_v2'
+        """
+        return ImageBackbone(self.name, weights=weights, input_shape=input_shape, pooling=pooling, mode=trainable,
+                             train_bn=train_bn, spec=self)

@@ -13,9 +13,10 @@ from typing import Callable, List, Optional
 import keras
 from keras import ops
 
-from keras_transfer.backbones.base import BaseBackbone
+from keras_transfer.backbones.base import BaseBackbone, input_length
 from keras_transfer.backbones.layer_groups import LayerGroup
-from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
+from keras_transfer.backbones.text_inputs import TextInputs, as_string_tensor
+from keras_transfer.errors import InvalidConfigError, WeightsUnavailableError
 from keras_transfer.weights.packages import download_command, package_dir
 
 __all__ = ["TextBackbone", "TextBackboneSpec", "TEXT_POOLINGS", "minilm_preset_dir", "preset_spec", "text_specs"]
@@ -95,38 +96,8 @@ def _split_text_groups(network: keras.Model) -> List[LayerGroup]:
     return groups
 
 
-def _as_string_tensor(inputs, name: str):
-    """Raw strings as a ``(batch,)`` tf.string tensor; static checks of dtype and rank."""
-    import tensorflow as tf
-
-    if isinstance(inputs, (list, tuple)):
-        from keras_transfer.data.text import validate_texts
-
-        inputs = validate_texts(inputs, what="inputs")
-    if not isinstance(inputs, (tf.Tensor, tf.Variable)) and not keras.backend.is_keras_tensor(inputs):
-        inputs = tf.convert_to_tensor(inputs)
-    if inputs.dtype != tf.string:
-        raise InvalidInputError(
-            f"Text backbone {name!r} takes raw strings. Received: inputs of dtype {inputs.dtype.name} and shape "
-            f"{tuple(inputs.shape)}. Pass the texts themselves, e.g. np.array(['a fine film', ...]); the "
-            "tokenizer runs inside the model."
-        )
-    if inputs.shape.rank == 2 and inputs.shape[-1] == 1:
-        inputs = tf.squeeze(inputs, axis=-1)
-    if inputs.shape.rank != 1:
-        raise InvalidInputError(
-            f"Text backbone {name!r} takes a batch of strings shaped (batch,) or (batch, 1). "
-            f"Received: inputs of shape {tuple(inputs.shape)}. Flatten it, e.g. texts.reshape(-1)."
-        )
-    if tf.executing_eagerly():
-        from keras_transfer.data.text import validate_texts
-
-        validate_texts(inputs.numpy(), what="inputs")
-    return inputs
-
-
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class TextBackbone(BaseBackbone):
+class TextBackbone(TextInputs, BaseBackbone):
     """A KerasHub transformer (BERT, MiniLM, RoBERTa, ...) as a feature layer that takes raw strings.
 
     The KerasHub preprocessor (tokenizer + packer: token ids, segment ids, padding mask) runs inside the
@@ -320,7 +291,7 @@ class TextBackbone(BaseBackbone):
         Returns:
             dict of int / bool tensors ``(batch, sequence_length)`` (``token_ids``, ``padding_mask``, ...).
         """
-        return self.preprocessor(_as_string_tensor(texts, self.backbone_name))
+        return self.preprocessor(as_string_tensor(texts, self.backbone_name))
 
     def call(self, inputs, training=None):
         features = self.tokenize(inputs)
@@ -337,25 +308,6 @@ class TextBackbone(BaseBackbone):
         return ops.sum(states * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
 
     # ------------------------------------------------------------- validation
-    def validate_inputs(self, x, what: str = "x"):
-        """Check raw texts before training (``keras_transfer.data.validate_texts``).
-
-        Args:
-            x: strings: a list, a 1-D array, or ``(N, 1)``.
-            what: str. The argument name used in error messages.
-
-        Returns:
-            np.ndarray of str, shape ``(N,)``.
-        """
-        from keras_transfer.data.text import validate_texts
-
-        return validate_texts(x, what=what)
-
-    def _check_x_spec(self, x_spec, what: str) -> None:
-        from keras_transfer.data.text import check_text_spec
-
-        check_text_spec(x_spec, what)
-
     # ------------------------------------------------------------ serialising
     def get_config(self):
         config = super().get_config()
@@ -414,15 +366,10 @@ class TextBackboneSpec:
         Returns:
             TextBackbone.
         """
-        sequence_length = self.default_sequence_length
-        if input_shape is not None:
-            shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
-            if len(shape) != 1:
-                raise InvalidConfigError(
-                    f"For text backbone {self.name!r}, input_shape is (sequence_length,). "
-                    f"Received: input_shape={input_shape!r}. Pass e.g. input_shape=(128,) or leave it None."
-                )
-            sequence_length = shape[0]
+        sequence_length = input_length(input_shape, kind="text", name=self.name, axis="sequence_length",
+                                       fix="Pass e.g. input_shape=(128,) or leave it None.")
+        if sequence_length is None:
+            sequence_length = self.default_sequence_length
         pooling = self.default_pooling if pooling == "avg" else pooling
         load = weights not in (None, False)
         return TextBackbone.from_preset(

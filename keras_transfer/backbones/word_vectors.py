@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.backbones.layer_groups import LayerGroup
+from keras_transfer.backbones.text_inputs import TextInputs, as_string_tensor
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError, WeightsUnavailableError
 
 __all__ = ["WordVectorBackbone", "OOV_MODES", "read_word_vectors"]
@@ -116,7 +117,7 @@ def read_word_vectors(path, vocabulary_path=None, max_words: Optional[int] = Non
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class WordVectorBackbone(BaseBackbone):
+class WordVectorBackbone(TextInputs, BaseBackbone):
     """Raw strings → ``TextVectorization`` (the vectors' vocabulary) → frozen ``Embedding`` → mean pooling.
 
     Token index 0 is padding and 1 the out-of-vocabulary bucket; ``oov`` decides what unknown words
@@ -261,24 +262,11 @@ class WordVectorBackbone(BaseBackbone):
         return keras.KerasTensor((inputs.shape[0], self.embedding_dim), dtype=self.compute_dtype)
 
     def call(self, inputs, training=None):
-        from keras_transfer.backbones.text import _as_string_tensor
-
-        ids = self.vectorizer(_as_string_tensor(inputs, self.backbone_name))
+        ids = self.vectorizer(as_string_tensor(inputs, self.backbone_name))
         vectors = self.network(ids, training=self._network_training(training))
         first_counted = 2 if self.oov == "ignore" else 1
         mask = ops.cast(ops.expand_dims(ids >= first_counted, -1), vectors.dtype)
         return ops.sum(vectors * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
-
-    def validate_inputs(self, x, what: str = "x"):
-        """Check raw texts before training (``keras_transfer.data.validate_texts``)."""
-        from keras_transfer.data.text import validate_texts
-
-        return validate_texts(x, what=what)
-
-    def _check_x_spec(self, x_spec, what: str) -> None:
-        from keras_transfer.data.text import check_text_spec
-
-        check_text_spec(x_spec, what)
 
     def get_config(self):
         config = super().get_config()
