@@ -1,11 +1,9 @@
 """``keras-transfer demo``: ImageNet MobileNetV2 → Animal-MNIST at 100 labels per class, against scratch."""
 
-import json
-import os
 import time
 from pathlib import Path
 
-__all__ = ["register", "run", "run_demo", "save_demo"]
+__all__ = ["register", "run", "run_demo", "scratch_baseline"]
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "saved_models" / "demo"
 
@@ -47,36 +45,27 @@ def run_demo(
     """
     import keras
 
-    import keras_transfer as kt
+    from keras_transfer.backbones import get
+    from keras_transfer.cli.demo_common import demo_record, print_comparison, save_demo, train_transfer
     from keras_transfer.data import load_dataset
 
     start = time.perf_counter()
     splits = load_dataset("animal_mnist", n_per_class=n_per_class, seed=seed)
     (x, y), (vx, vy), (tx, ty) = splits.train, splits.validation, splits.test
-    vx, vy, tx, ty = vx[:500], vy[:500], tx[:test_size], ty[:test_size]
+    validation, test = (vx[:500], vy[:500]), (tx[:test_size], ty[:test_size])
     print(splits.summary())
 
     keras.utils.set_random_seed(seed)
-    backbone = kt.backbones.get("mobilenet_v2", weights="imagenet", input_shape=(image_size, image_size))
+    backbone = get("mobilenet_v2", weights="imagenet", input_shape=(image_size, image_size))
     print(f"backbone: mobilenet_v2, weights: {backbone.weights_source}")
-    model = kt.TransferModel(backbone, kt.ClassificationHead(splits.num_classes))
-    history = kt.fine_tune(
-        model, (x, y), validation=(vx, vy), head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
-        verbose=verbose,
+    model, history, transfer_accuracy = train_transfer(
+        backbone, splits.num_classes, (x, y), validation, test,
+        head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, verbose=verbose,
     )
-    transfer_accuracy = float(model.evaluate(tx, ty, batch_size=128, verbose=0, return_dict=True)["accuracy"])
     transfer_seconds = time.perf_counter() - start
-
-    keras.utils.set_random_seed(seed)
-    scratch_backbone = kt.backbones.get(
-        "mobilenet_v2", weights=None, input_shape=(image_size, image_size), trainable="full", train_bn=True
+    scratch_accuracy = scratch_baseline(
+        splits.num_classes, (x, y), validation, test, image_size, head_epochs + fine_tune_epochs, seed, verbose
     )
-    scratch = kt.TransferModel(scratch_backbone, kt.ClassificationHead(splits.num_classes))
-    scratch.compile(optimizer=keras.optimizers.Adam(1e-3))
-    scratch.fit(
-        x, y, batch_size=32, epochs=head_epochs + fine_tune_epochs, validation_data=(vx, vy), verbose=verbose
-    )
-    scratch_accuracy = float(scratch.evaluate(tx, ty, batch_size=128, verbose=0, return_dict=True)["accuracy"])
     seconds = time.perf_counter() - start
 
     results = {
@@ -84,48 +73,54 @@ def run_demo(
         "scratch_accuracy": round(scratch_accuracy, 4),
         "seconds": round(seconds, 1),
         "transfer_seconds": round(transfer_seconds, 1),
-        "dataset": "animal_mnist",
-        "class_names": splits.class_names,
-        "n_per_class": n_per_class,
-        "train_examples": int(len(x)),
-        "test_examples": int(len(tx)),
-        "image_size": image_size,
-        "head_epochs": head_epochs,
-        "fine_tune_epochs": fine_tune_epochs,
-        "seed": seed,
-        "backbone": "mobilenet_v2",
-        "weights_source": backbone.weights_source,
-        "history": history.to_dict(),
+        **demo_record(
+            "animal_mnist", splits, len(x), len(test[0]), backbone, history, n_per_class=n_per_class,
+            image_size=image_size, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, seed=seed,
+        ),
     }
     output_dir = save_demo(model, output_dir, results)
-    print(
-        f"\nAnimal-MNIST, {n_per_class} labels per class, {len(tx)} test images:\n"
-        f"  transfer (ImageNet MobileNetV2, fine_tune): {transfer_accuracy:.3f}\n"
-        f"  same network from scratch, same budget:     {scratch_accuracy:.3f}\n"
-        f"  gain: {100 * (transfer_accuracy - scratch_accuracy):+.1f} points, total {seconds:.0f} s\n"
-        f"  saved: {output_dir / 'model.keras'} and {output_dir / 'results.json'}"
-    )
+    scores = {
+        "transfer (ImageNet MobileNetV2, fine_tune)": transfer_accuracy,
+        "same network from scratch, same budget": scratch_accuracy,
+    }
+    title = f"Animal-MNIST, {n_per_class} labels per class, {len(test[0])} test images"
+    print_comparison(title, scores, seconds, output_dir)
     return results
 
 
-def save_demo(model, output_dir, results: dict) -> Path:
-    """Save a demo's model as ``model.keras`` and its results as ``results.json`` (written atomically).
+def scratch_baseline(num_classes: int, train, validation, test, image_size: int, epochs: int, seed: int, verbose=2):
+    """The demo's baseline: MobileNetV2 without pretrained weights, every layer trained at 1e-3, then scored.
 
     Args:
-        model: keras.Model. The trained transfer model.
-        output_dir: path. Created if missing.
-        results: dict. JSON-serialisable results.
+        num_classes: int. Classes of the head.
+        train: tuple. ``(x, y)`` training data.
+        validation: tuple. ``(x, y)`` validation data.
+        test: tuple. ``(x, y)`` held-out data.
+        image_size: int. Resolution the backbone runs at.
+        epochs: int. The transfer model's total epochs (same budget).
+        seed: int. Seed of the weight initialisation.
+        verbose: int. Keras ``fit`` verbosity.
 
     Returns:
-        Path: the output directory.
+        float: test accuracy.
+
+    Examples:
+    >>> accuracy = keras_transfer.cli.demo_command.scratch_baseline(10, (x, y), (vx, vy), (tx, ty), 32, 2, 0)
+    ...     # doctest: +SKIP
     """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save(output_dir / "model.keras")
-    tmp = output_dir / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, output_dir / "results.json")
-    return output_dir
+    import keras
+
+    from keras_transfer.backbones import get
+    from keras_transfer.cli.demo_common import test_accuracy
+    from keras_transfer.heads import ClassificationHead
+    from keras_transfer.models import TransferModel
+
+    keras.utils.set_random_seed(seed)
+    backbone = get("mobilenet_v2", weights=None, input_shape=(image_size, image_size), trainable="full", train_bn=True)
+    scratch = TransferModel(backbone, ClassificationHead(num_classes))
+    scratch.compile(optimizer=keras.optimizers.Adam(1e-3))
+    scratch.fit(*train, batch_size=32, epochs=epochs, validation_data=validation, verbose=verbose)
+    return test_accuracy(scratch, *test)
 
 
 def run(args) -> int:

