@@ -114,7 +114,8 @@ def input_length(input_shape, *, kind, name, axis, fix):
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     if len(shape) != 1:
         raise InvalidConfigError(
-            f"For {kind} backbone {name!r}, input_shape is ({axis},). Received: input_shape={input_shape!r}. {fix}"
+            f"For {kind} backbone {name!r}, input_shape is ({axis},). "
+            f"Received: input_shape={input_shape!r}. {fix}"
         )
     return shape[0]
 

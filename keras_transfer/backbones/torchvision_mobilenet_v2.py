@@ -10,41 +10,18 @@ inverted residual blocks. Layer names are those of ``keras.applications.MobileNe
 """
 
 import keras
-import numpy as np
 
-from keras_transfer.errors import CorruptWeightsError, InvalidConfigError
+from keras_transfer.backbones.rebuilt import check_input_shape, classifier_top
+from keras_transfer.weights.torch_layout import mobilenet_v2_blocks
 
-__all__ = ["build_torchvision_mobilenet_v2", "torchvision_mobilenet_v2_to_keras"]
+__all__ = ["build_torchvision_mobilenet_v2"]
 
 _BN_EPSILON = 1e-5
 _BN_MOMENTUM = 0.9
-# torchvision's inverted_residual_setting: expansion t, output channels c, repeats n, first stride s.
-_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
-_MIN_SIZE = 32
-
-
-def _check_input_shape(input_shape):
-    shape = tuple(input_shape)
-    if len(shape) != 3 or shape[-1] != 3 or any(s is not None and s < _MIN_SIZE for s in shape[:2]):
-        raise InvalidConfigError(
-            f"`input_shape` must be (height, width, 3) with height and width >= {_MIN_SIZE} (or None). "
-            f"Received: input_shape={input_shape}. Use e.g. input_shape=(224, 224, 3)."
-        )
-    return shape
 
 
 def _bn(name):
     return keras.layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=name)
-
-
-def _block_specs():
-    """Yields (keras prefix, expansion, out channels, stride) for the 17 inverted residual blocks."""
-    index = 0
-    for t, c, n, s in _SETTING:
-        for i in range(n):
-            prefix = "expanded_conv_" if index == 0 else f"block_{index}_"
-            yield prefix, t, c, s if i == 0 else 1
-            index += 1
 
 
 def build_torchvision_mobilenet_v2(input_shape=(224, 224, 3), include_top=False, classes=1000,
@@ -73,7 +50,7 @@ def build_torchvision_mobilenet_v2(input_shape=(224, 224, 3), include_top=False,
     >>> model.output_shape
     (None, 3, 3, 1280)
     """
-    shape = _check_input_shape(input_shape)
+    shape = check_input_shape(input_shape)
     inputs = keras.Input(shape=shape, name="input_layer")
     x = keras.layers.ZeroPadding2D(1, name="Conv1_pad")(inputs)
     x = keras.layers.Conv2D(32, 3, strides=2, padding="valid", use_bias=False, name="Conv1")(x)
@@ -81,7 +58,7 @@ def build_torchvision_mobilenet_v2(input_shape=(224, 224, 3), include_top=False,
     x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
 
     channels = 32
-    for prefix, t, out, stride in _block_specs():
+    for prefix, t, out, stride in mobilenet_v2_blocks():
         shortcut = x
         if t != 1:
             x = keras.layers.Conv2D(channels * t, 1, use_bias=False, name=prefix + "expand")(x)
@@ -102,73 +79,5 @@ def build_torchvision_mobilenet_v2(input_shape=(224, 224, 3), include_top=False,
     x = _bn("Conv_1_bn")(x)
     x = keras.layers.ReLU(6.0, name="out_relu")(x)
     if include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = keras.layers.Dropout(0.2, name="top_dropout")(x)
-        x = keras.layers.Dense(classes, name="predictions")(x)
+        x = classifier_top(x, classes)
     return keras.Model(inputs, x, name=name)
-
-
-def _conv(w):
-    return [np.transpose(w, (2, 3, 1, 0))]  # OIHW -> HWIO
-
-
-def _depthwise(w):
-    return [np.transpose(w, (2, 3, 0, 1))]  # (C, 1, kh, kw) -> (kh, kw, C, 1)
-
-
-def torchvision_mobilenet_v2_to_keras(state_dict):
-    """Maps a torchvision MobileNetV2 state dict onto the layer names of :func:`build_torchvision_mobilenet_v2`.
-
-    Convolutions go from OIHW to HWIO, depthwise kernels from ``(C, 1, kh, kw)`` to ``(kh, kw, C, 1)``, the
-    classifier is transposed, BatchNorm becomes ``[gamma, beta, moving_mean, moving_variance]``;
-    ``num_batches_tracked`` is ignored. The classifier (``classifier.1.*``) maps to ``"predictions"`` when present.
-
-    Args:
-        state_dict: dict[str, numpy.ndarray]. torchvision parameter names (``features.0.0.weight``, ...) to arrays,
-            e.g. from :func:`keras_transfer.weights.read_torch_checkpoint`.
-
-    Returns:
-        dict[str, list[numpy.ndarray]]: Keras layer name → weights in ``layer.get_weights()`` order.
-
-    Raises:
-        CorruptWeightsError: a parameter the architecture needs is missing.
-
-    Examples:
-
-    >>> from keras_transfer.backbones.torchvision_mobilenet_v2 import torchvision_mobilenet_v2_to_keras
-    >>> from keras_transfer.weights import read_torch_checkpoint
-    >>> state = read_torch_checkpoint("mobilenet_v2-b0353104.pth")  # doctest: +SKIP
-    >>> weights = torchvision_mobilenet_v2_to_keras(state)  # doctest: +SKIP
-    >>> weights["Conv1"][0].shape  # doctest: +SKIP
-    (3, 3, 3, 32)
-    """
-
-    def get(key):
-        if key not in state_dict:
-            raise CorruptWeightsError(
-                f"The torchvision MobileNetV2 state dict has no '{key}'. Received {len(state_dict)} keys, e.g. "
-                f"{list(state_dict)[:3]}. Pass the state dict of torchvision.models.mobilenet_v2."
-            )
-        return np.asarray(state_dict[key])
-
-    def bn(prefix):
-        return [get(f"{prefix}.{k}") for k in ("weight", "bias", "running_mean", "running_var")]
-
-    out = {"Conv1": _conv(get("features.0.0.weight")), "bn_Conv1": bn("features.0.1")}
-    for index, (prefix, t, _, _) in enumerate(_block_specs()):
-        f = f"features.{index + 1}.conv"
-        if t != 1:
-            out[prefix + "expand"] = _conv(get(f"{f}.0.0.weight"))
-            out[prefix + "expand_BN"] = bn(f"{f}.0.1")
-            f_dw, f_proj, f_bn = f"{f}.1", f"{f}.2", f"{f}.3"
-        else:
-            f_dw, f_proj, f_bn = f"{f}.0", f"{f}.1", f"{f}.2"
-        out[prefix + "depthwise"] = _depthwise(get(f"{f_dw}.0.weight"))
-        out[prefix + "depthwise_BN"] = bn(f"{f_dw}.1")
-        out[prefix + "project"] = _conv(get(f"{f_proj}.weight"))
-        out[prefix + "project_BN"] = bn(f_bn)
-    out["Conv_1"] = _conv(get("features.18.0.weight"))
-    out["Conv_1_bn"] = bn("features.18.1")
-    if "classifier.1.weight" in state_dict:
-        out["predictions"] = [get("classifier.1.weight").T, get("classifier.1.bias")]
-    return out

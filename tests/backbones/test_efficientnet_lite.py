@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite0, efficientnet_lite0_to_keras
+from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite0
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError
 from keras_transfer.weights import find_offline_weights, read_torch_checkpoint
+from keras_transfer.weights.torch_layout import efficientnet_lite0_to_keras
 
 
 @pytest.fixture(scope="module")

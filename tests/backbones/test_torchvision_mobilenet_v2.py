@@ -4,12 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_transfer.backbones.torchvision_mobilenet_v2 import (
-    build_torchvision_mobilenet_v2,
-    torchvision_mobilenet_v2_to_keras,
-)
+from keras_transfer.backbones.torchvision_mobilenet_v2 import build_torchvision_mobilenet_v2
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError
 from keras_transfer.weights import find_offline_weights, read_torch_checkpoint
+from keras_transfer.weights.torch_layout import torchvision_mobilenet_v2_to_keras
 
 
 @pytest.fixture(scope="module")
