@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 
 import numpy as np
 
+from keras_transfer.checks import is_int
 from keras_transfer.data.arrays import _build_splits
 from keras_transfer.data.splits import Splits
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
@@ -27,8 +27,7 @@ def _check_image_size(image_size):
         return None
     ok = (
         isinstance(image_size, (tuple, list)) and len(image_size) == 2
-        and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-                for s in image_size)
+        and all(is_int(s) and s > 0 for s in image_size)
     )
     if not ok:
         raise InvalidConfigError(
@@ -142,6 +141,23 @@ def image_folder(path, *, image_size=(224, 224), on_error: str = "skip",
         print("unreadable:", splits.skipped)
     ```
     """
+    _check_options(on_error, channels)
+    image_size = _check_image_size(image_size)
+    root = _root_folder(path)
+    files_by_class = _class_files(root)
+    class_dirs = list(files_by_class)
+    images, labels, skipped = _decode_all(files_by_class, image_size, channels, on_error)
+    _check_every_class_read(root, class_dirs, labels, skipped)
+    if channels is None and any(a.shape[-1] == 3 for a in images):
+        images = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in images]
+    x = np.stack(images).astype(np.uint8, copy=False)
+    return _build_splits(
+        x, labels, class_dirs, validation_size=validation_size, test_size=test_size,
+        n_per_class=n_per_class, seed=seed, source=f"image folder {root}", skipped=skipped,
+    )
+
+
+def _check_options(on_error, channels):
     if on_error not in _ON_ERROR_VALUES:
         raise InvalidConfigError(
             f"`on_error` must be one of {list(_ON_ERROR_VALUES)}. Received: "
@@ -152,7 +168,10 @@ def image_folder(path, *, image_size=(224, 224), on_error: str = "skip",
             f"`channels` must be one of [1, 3, None] (grey, RGB, or grey only when "
             f"every image is grey). Received: channels={channels!r}."
         )
-    image_size = _check_image_size(image_size)
+
+
+def _root_folder(path) -> str:
+    """``path`` as a str, checked to be an existing directory."""
     try:
         root = os.fspath(path)
     except TypeError:
@@ -173,6 +192,11 @@ def image_folder(path, *, image_size=(224, 224), on_error: str = "skip",
             f"`path` must be a directory with one sub-folder per class, but it is a "
             f"file. Received: path={root!r}.{hint}"
         )
+    return root
+
+
+def _class_files(root: str) -> dict:
+    """Class name → its image files, classes sorted; at least 2 classes, each with images."""
     class_dirs = sorted(
         d for d in os.listdir(root)
         if not d.startswith(".") and os.path.isdir(os.path.join(root, d))
@@ -200,12 +224,17 @@ def image_folder(path, *, image_size=(224, 224), on_error: str = "skip",
             f"class folder: {class_dirs}. Received: path={root!r}. Add a folder per "
             f"class (path/<class name>/<images>)."
         )
+    return files_by_class
 
-    # Decode. With channels=None, grey images are kept grey until an RGB one shows up.
+
+def _decode_all(files_by_class: dict, image_size, channels, on_error):
+    """Decodes every file: (images, int64 labels, skipped (path, reason) pairs).
+
+    With channels=None, grey images are kept grey until an RGB one shows up (the caller maps them)."""
     images, labels, skipped = [], [], []
     first_file_of_size = {}
-    for class_id, class_name in enumerate(class_dirs):
-        for file in files_by_class[class_name]:
+    for class_id, files in enumerate(files_by_class.values()):
+        for file in files:
             try:
                 arr = _decode(file, image_size, channels)
             except Exception as e:  # Pillow raises many types on bad files.
@@ -219,26 +248,33 @@ def image_folder(path, *, image_size=(224, 224), on_error: str = "skip",
                 skipped.append((file, reason))
                 continue
             if image_size is None:
-                size = arr.shape[:2]
-                if first_file_of_size and size not in first_file_of_size:
-                    other_size, other_file = next(iter(first_file_of_size.items()))
-                    raise InvalidInputError(
-                        f"With `image_size=None` all images must have the same size, "
-                        f"but {other_file!r} is {other_size[0]}x{other_size[1]} "
-                        f"(height x width) and {file!r} is {size[0]}x{size[1]}. "
-                        f"Received: image_size=None. Pass image_size=(height, width) "
-                        f"to resize every image."
-                    )
-                first_file_of_size.setdefault(size, file)
+                _check_same_size(first_file_of_size, arr.shape[:2], file)
             images.append(arr)
             labels.append(class_id)
+    return images, np.asarray(labels, dtype=np.int64), skipped
 
+
+def _check_same_size(first_file_of_size: dict, size, file):
+    """With image_size=None every image must have the size of the first one read."""
+    if first_file_of_size and size not in first_file_of_size:
+        other_size, other_file = next(iter(first_file_of_size.items()))
+        raise InvalidInputError(
+            f"With `image_size=None` all images must have the same size, "
+            f"but {other_file!r} is {other_size[0]}x{other_size[1]} "
+            f"(height x width) and {file!r} is {size[0]}x{size[1]}. "
+            f"Received: image_size=None. Pass image_size=(height, width) "
+            f"to resize every image."
+        )
+    first_file_of_size.setdefault(size, file)
+
+
+def _check_every_class_read(root, class_dirs, labels, skipped):
+    """Logs the skipped files; raises when a class kept no readable image."""
     if skipped:
         logger.warning(
             "image_folder(%r): skipped %d unreadable file(s), e.g. %s (%s). The full "
             "list is in Splits.skipped.", root, len(skipped), skipped[0][0], skipped[0][1]
         )
-    labels = np.asarray(labels, dtype=np.int64)
     counts = np.bincount(labels, minlength=len(class_dirs))
     unreadable = [c for c, n in zip(class_dirs, counts) if n == 0]
     if unreadable:
@@ -247,11 +283,3 @@ def image_folder(path, *, image_size=(224, 224), on_error: str = "skip",
             f"(all their files were skipped as unreadable; {len(skipped)} skipped in "
             f"total, e.g. {skipped[0][0]!r}: {skipped[0][1]}). Received: path={root!r}."
         )
-    if channels is None and any(a.shape[-1] == 3 for a in images):
-        images = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in images]
-    x = np.stack(images).astype(np.uint8, copy=False)
-    return _build_splits(
-        x, labels, class_dirs, validation_size=validation_size, test_size=test_size,
-        n_per_class=n_per_class, seed=seed, source=f"image folder {root}",
-        skipped=skipped,
-    )
