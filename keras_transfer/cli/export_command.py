@@ -67,7 +67,7 @@ def register(commands):
     )
     parser.add_argument("model", help="the trained .keras file")
     parser.add_argument("output", help="SavedModel directory, or a .tflite / .onnx file")
-    parser.add_argument("--format", default="saved_model", help="saved_model (default), tflite or onnx")
+    parser.add_argument("--format", default="saved_model", help="saved_model (default), tflite or onnx; Keras' names tf_saved_model and litert work too")
     parser.add_argument("--quantization", default=None,
                         help="TFLite only: none (default), float16, dynamic or int8 (int8 needs --data)")
     parser.add_argument("--data", default=None,

@@ -1,18 +1,28 @@
 """Deployment: export to SavedModel / TFLite / ONNX with parity checks, model cards, and running exported files.
 
-``keras_transfer.export`` is this subpackage; the function is ``keras_transfer.export.export`` (also
-re-exported as ``keras_transfer.export_model``), so ``from keras_transfer.export import export`` reads as the
-issue's ``keras_transfer.export(model, path, ...)``. A module cannot be called without patching its class,
-so the package and the function keep one name each.
+One form: ``keras_transfer.export(model, path, format=...)``. This package is callable (its module class has a
+``__call__``), so the call runs :func:`keras_transfer.export.export`; ``keras_transfer.export.export`` and
+``keras_transfer.export_model`` stay as aliases of that function. Formats take our names or Keras' own
+(``model.export``'s): ``"saved_model"`` / ``"tf_saved_model"``, ``"tflite"`` / ``"litert"``, ``"onnx"``.
 
 - ``export(model, path, format, quantization, representative_data, ...)`` → ``ExportReport``.
 - ``load_exported(path)`` → ``ExportedModel``: runs ``.keras``, SavedModel, ``.tflite`` and ``.onnx`` files.
 - ``check_parity(model, exported, x, labels)``, ``model_card(...)``, ``read_model_card(path)``.
 - ``classification_report(...)`` and the plots used by ``keras-transfer evaluate``.
+
+Examples:
+>>> import keras_transfer as kt
+>>> kt.export.export is kt.export_model, callable(kt.export)
+(True, True)
+>>> kt.export.canonical_format("litert")
+'tflite'
 """
 
 from keras_transfer.export.evaluation import classification_report, confusion_matrix, format_classification_report
-from keras_transfer.export.exporter import FORMATS, export, resolve_input_spec
+import sys
+import types
+
+from keras_transfer.export.exporter import FORMATS, KERAS_FORMATS, canonical_format, export, resolve_input_spec
 from keras_transfer.export.inputs import fit_images, load_labelled_data, read_images, read_text_lines, read_wav
 from keras_transfer.export.litert import QUANTIZATIONS
 from keras_transfer.export.model_card import history_summary, model_card, read_labels, read_model_card
@@ -22,9 +32,11 @@ from keras_transfer.export.runtime import ExportedModel, detect_format, load_exp
 
 __all__ = [
     "FORMATS",
+    "KERAS_FORMATS",
     "QUANTIZATIONS",
     "ExportReport",
     "ExportedModel",
+    "canonical_format",
     "check_parity",
     "classification_report",
     "confusion_matrix",
@@ -43,3 +55,14 @@ __all__ = [
     "read_wav",
     "resolve_input_spec",
 ]
+
+
+class _ExportPackage(types.ModuleType):
+    """The class of this package's module object: calling the package calls :func:`export`."""
+
+    def __call__(self, model, path, format: str = "saved_model", *args, **kwargs) -> ExportReport:
+        """``keras_transfer.export(model, path, format=...)``: see :func:`keras_transfer.export.export`."""
+        return export(model, path, format, *args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _ExportPackage

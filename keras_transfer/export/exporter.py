@@ -4,8 +4,9 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
+import keras
 import numpy as np
 
 from keras_transfer.errors import ExportError, InvalidConfigError, InvalidInputError, KerasTransferError
@@ -16,21 +17,46 @@ from keras_transfer.export.parity import check_parity
 from keras_transfer.export.report import ExportReport
 from keras_transfer.export.runtime import load_exported
 from keras_transfer.export.saved_model import export_saved_model
+from keras_transfer.models.inputs import input_arrays
 
-__all__ = ["FORMATS", "export", "resolve_input_spec"]
+__all__ = ["FORMATS", "KERAS_FORMATS", "canonical_format", "export", "resolve_input_spec"]
 
 FORMATS = ("saved_model", "tflite", "onnx")
+#: Keras' own names (``model.export(path, format=...)``), accepted everywhere a format is: name -> ours.
+KERAS_FORMATS = {"tf_saved_model": "saved_model", "litert": "tflite", "onnx": "onnx"}
 _SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
 _N_RANDOM_PARITY = 16
 
 
-def _check_options(format, quantization, representative_data, path):
-    if format not in FORMATS:
-        hint = " ('tf_saved_model' is Keras' name for it)" if format == "tf_saved_model" else ""
-        hint = " ('litert' is Keras' name for it)" if format == "litert" else hint
-        raise InvalidConfigError(
-            f"Unknown export format{hint}. Received: format={format!r}. Use 'saved_model', 'tflite' or 'onnx'."
-        )
+def canonical_format(format: str) -> str:
+    """An export format by either name: ours (``FORMATS``) or Keras' (``KERAS_FORMATS``), as ours.
+
+    Args:
+        format: str. ``"saved_model"`` / ``"tf_saved_model"``, ``"tflite"`` / ``"litert"`` or ``"onnx"``.
+
+    Returns:
+        str: one of ``FORMATS``.
+
+    Raises:
+        keras_transfer.errors.InvalidConfigError: any other value.
+
+    Examples:
+    >>> from keras_transfer.export import canonical_format
+    >>> canonical_format("litert"), canonical_format("tf_saved_model"), canonical_format("tflite")
+    ('tflite', 'saved_model', 'tflite')
+    """
+    if format in FORMATS:
+        return format
+    if isinstance(format, str) and format in KERAS_FORMATS:
+        return KERAS_FORMATS[format]
+    raise InvalidConfigError(
+        f"Unknown export format. Received: format={format!r}. Use 'saved_model' (Keras: 'tf_saved_model'), "
+        "'tflite' (Keras: 'litert') or 'onnx'."
+    )
+
+
+def _check_options(model, format, quantization, representative_data, path):
+    """Every check of the arguments made before any work; returns the model's input kind (or None)."""
     if quantization is not None and format != "tflite":
         raise InvalidConfigError(
             f"Quantization is a TFLite conversion option. Received: format={format!r}, "
@@ -51,6 +77,9 @@ def _check_options(format, quantization, representative_data, path):
             f"A SavedModel is a directory. Received: path={str(path)!r} with a {suffix} file suffix. "
             "Use a directory path such as 'exported/model', or format='tflite' / 'onnx'."
         )
+    kind = _input_kind(model)
+    _check_format_fits(kind, format)
+    return kind
 
 
 def _input_kind(model):
@@ -63,8 +92,6 @@ def _arrays(model, data):
     """``(x, y)`` arrays of data in any form ``fine_tune`` takes (``keras_transfer.models.inputs``); y may be None."""
     if data is None:
         return None, None
-    from keras_transfer.models.inputs import input_arrays
-
     return input_arrays(model, data)
 
 
@@ -221,20 +248,17 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
            metadata: bool = True, verbose: bool = True) -> ExportReport:
     """Export a trained model for deployment and prove the file matches it.
 
-    The model is exported through ``model.export`` (``tf_saved_model``, ``litert`` or ``onnx``) with an
-    inference trace: preprocessing that lives in the model (a ``Backbone``'s resize, channel mapping and
-    normalisation; a text backbone's tokenizer; an audio backbone's front end) is in the graph, so the file takes
-    raw uint8 images (strings, float waveforms); augmentation and dropout are not. Text models export as
-    SavedModel only.
-    The file is written in a staging directory beside ``path``, loaded with its own runtime
-    (``tf.saved_model.load``, ai-edge-litert's ``Interpreter``, onnxruntime), run on ``parity_data`` (or, if
-    none, 16 random images) against the Keras model, and only then moved to ``path``: a failed export leaves
-    nothing behind. ``labels.txt`` and ``model_card.json`` go beside it (inside a SavedModel directory).
+    The model goes through ``model.export`` with an inference trace: preprocessing inside the model (a
+    ``Backbone``'s resize and normalisation, a tokenizer, an audio front end) is in the graph, augmentation and
+    dropout are not; text models export as SavedModel only. The file is written beside ``path``, run with its
+    own runtime on ``parity_data`` (else 16 random images) against the Keras model, and only then moved to
+    ``path``: a failed export leaves nothing behind. ``labels.txt`` and ``model_card.json`` go beside it.
 
     Args:
         model: keras.Model. The trained model (a ``keras_transfer.TransferModel`` or any single-input model).
         path: str. A directory for ``"saved_model"``, a ``.tflite`` or ``.onnx`` file otherwise.
-        format: str. ``"saved_model"``, ``"tflite"`` or ``"onnx"``.
+        format: str. ``"saved_model"``, ``"tflite"`` or ``"onnx"``, or Keras' names for them:
+            ``"tf_saved_model"``, ``"litert"``.
         quantization: TFLite only: None (float32), ``"float16"``, ``"dynamic"`` (int8 weights) or ``"int8"``
             (int8 weights and activations; integer-only ops).
         representative_data: raw training inputs (or ``(x, y)``) to calibrate ``"int8"``: 100-500
@@ -271,24 +295,65 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
     ...                                      keras_transfer.ClassificationHead(3))
     >>> images = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype="uint8")
     >>> _ = model.predict(images, verbose=0)  # trained or at least built
-    >>> report = keras_transfer.export.export(model, "/tmp/kt-doc-export/tiny.tflite", format="tflite",
-    ...                                       parity_data=images, verbose=False)
+    >>> report = keras_transfer.export(model, "/tmp/kt-doc-export/tiny.tflite", format="litert",
+    ...                                parity_data=images, verbose=False)
     >>> report.format, report.input_dtype, report.argmax_agreement
     ('tflite', 'uint8', 1.0)
 
-    With int8 quantization, calibrated on training images and checked on held-back labelled ones:
+    int8, calibrated on training images, checked on held-back labelled ones (``keras_transfer.export.export``
+    and ``keras_transfer.export_model`` are the same function):
 
-    >>> report = keras_transfer.export.export(model, "exported/model_int8.tflite", format="tflite",
-    ...     quantization="int8", representative_data=x_train[:200], parity_data=(x_test, y_test),
-    ...     class_names=splits.class_names)  # doctest: +SKIP
-    >>> report.size_bytes, report.argmax_agreement  # doctest: +SKIP
+    >>> report = keras_transfer.export(model, "model_int8.tflite", format="tflite", quantization="int8",
+    ...     representative_data=x_train[:200], parity_data=(x_test, y_test))  # doctest: +SKIP
     """
     start = time.perf_counter()
+    format = canonical_format(format)
     path = os.path.abspath(os.fspath(path).rstrip("/\\"))
-    _check_options(format, quantization, representative_data, path)
-    kind = _input_kind(model)
-    _check_format_fits(kind, format)
+    kind = _check_options(model, format, quantization, representative_data, path)
     names = class_names_of(model, class_names) if metadata else None
+    inputs = _export_inputs(model, kind, parity_data, representative_data, input_shape, input_dtype)
+    _build(model, inputs.parity_x)
+    exported, parity, size = _write_checked(model, path, format, inputs, quantization, integer_io)
+    report = _report(path, format, quantization, size, inputs, exported, parity)
+    report.seconds = round(time.perf_counter() - start, 2)
+    if metadata:
+        report.metadata_files = _write_card(model, path, format, inputs, names, history, report)
+    if verbose:
+        print(report.table())
+    return report
+
+
+def _write_card(model, path, format, inputs, names, history, report) -> list:
+    """Write ``labels.txt`` and ``model_card.json`` beside the file (inside a SavedModel directory)."""
+    card = model_card(model, input_shape=inputs.shape, input_dtype=inputs.dtype, class_names=names, history=history)
+    directory = path if format == "saved_model" else os.path.dirname(path)
+    return write_metadata(directory, card, os.path.basename(path), report.to_dict(), names)
+
+
+def _report(path, format, quantization, size, inputs, exported, parity) -> ExportReport:
+    return ExportReport(
+        path=path, format=format, quantization=quantization, size_bytes=int(size), input_shape=inputs.shape,
+        input_dtype=str(exported.input_dtype), output_dtype=exported.output_dtype,
+        n_examples=parity["n_examples"], max_abs_diff=parity["max_abs_diff"],
+        mean_abs_diff=parity["mean_abs_diff"], argmax_agreement=parity["argmax_agreement"],
+        keras_accuracy=parity["keras_accuracy"], exported_accuracy=parity["exported_accuracy"],
+        parity_data=inputs.parity_source,
+    )
+
+
+class _ExportInputs(NamedTuple):
+    """What an export runs on: the input spec, the parity inputs (and labels) and the calibration inputs."""
+
+    shape: tuple
+    dtype: str
+    parity_x: np.ndarray
+    parity_y: Optional[np.ndarray]
+    representative_x: Optional[np.ndarray]
+    parity_source: str
+
+
+def _export_inputs(model, kind, parity_data, representative_data, input_shape, input_dtype) -> _ExportInputs:
+    """The input spec and the arrays checked against it; random parity inputs when none are given."""
     parity_x, parity_y = _arrays(model, parity_data)
     representative_x, _ = _arrays(model, representative_data)
     shape, dtype = resolve_input_spec(
@@ -306,60 +371,58 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
         parity_source = "random inputs: pass parity_data for held-back data"
     else:
         parity_source = "parity_data" + (" with labels" if parity_y is not None else "")
+    return _ExportInputs(shape, dtype, parity_x, parity_y, representative_x, parity_source)
 
-    import keras
 
-    if not model.built:  # a model never called or trained: build it on one parity input (Keras refuses otherwise)
-        try:
-            model(parity_x[:1])
-        except Exception as error:  # noqa: BLE001 - reported with the shape that failed
-            raise InvalidInputError(
-                f"The model is not built and could not be run on one input of shape {parity_x[:1].shape} "
-                f"({type(error).__name__}: {error}). Received: an unbuilt {type(model).__name__}. Call it on one "
-                "batch (or train it) before export, or pass input_shape / parity_data of the shape it takes."
-            ) from error
+def _build(model, parity_x):
+    """Build a model never called or trained on one parity input (Keras refuses to export it otherwise)."""
+    if model.built:
+        return
+    try:
+        model(parity_x[:1])
+    except Exception as error:  # noqa: BLE001 - reported with the shape that failed
+        raise InvalidInputError(
+            f"The model is not built and could not be run on one input of shape {parity_x[:1].shape} "
+            f"({type(error).__name__}: {error}). Received: an unbuilt {type(model).__name__}. Call it on one "
+            "batch (or train it) before export, or pass input_shape / parity_data of the shape it takes."
+        ) from error
 
-    signature = [keras.InputSpec(shape=shape, dtype=dtype)]
-    parent = os.path.dirname(path)
-    stage = _stage_directory(parent, path)
+
+def _convert(model, staged, path, format, signature, quantization, representative_x, integer_io):
+    """Write the file with the format's converter; disk errors become an ExportError naming the path."""
+    try:
+        if format == "saved_model":
+            export_saved_model(model, staged, signature)
+        elif format == "tflite":
+            export_litert(model, staged, signature, quantization, representative_x, integer_io)
+        else:
+            export_onnx(model, staged, signature)
+    except OSError as error:
+        if isinstance(error, KerasTransferError):
+            raise
+        raise ExportError(
+            error.errno,
+            f"Writing the {format} export failed: {error.strerror or error}. Received: path={str(path)!r}. "
+            "Nothing was left behind; free disk space (or fix the directory's permissions) and export again, "
+            "or choose a path on another disk.",
+        ) from error
+
+
+def _write_checked(model, path, format, inputs: _ExportInputs, quantization, integer_io):
+    """Convert in a staging directory beside ``path``, check parity there, then move the file into place.
+
+    Returns:
+        tuple: ``(exported, parity, size_bytes)``; nothing is left behind when any step fails.
+    """
+    signature = [keras.InputSpec(shape=inputs.shape, dtype=inputs.dtype)]
+    stage = _stage_directory(os.path.dirname(path), path)
     try:
         staged = os.path.join(stage, os.path.basename(path))
-        try:
-            if format == "saved_model":
-                export_saved_model(model, staged, signature)
-            elif format == "tflite":
-                export_litert(model, staged, signature, quantization, representative_x, integer_io)
-            else:
-                export_onnx(model, staged, signature)
-        except OSError as error:
-            if isinstance(error, KerasTransferError):
-                raise
-            raise ExportError(
-                error.errno,
-                f"Writing the {format} export failed: {error.strerror or error}. Received: path={str(path)!r}. "
-                "Nothing was left behind; free disk space (or fix the directory's permissions) and export again, "
-                "or choose a path on another disk.",
-            ) from error
+        _convert(model, staged, path, format, signature, quantization, inputs.representative_x, integer_io)
         exported = load_exported(staged)
-        parity = check_parity(model, exported, parity_x, parity_y)
+        parity = check_parity(model, exported, inputs.parity_x, inputs.parity_y)
         size = _size_bytes(staged)
         _move_into_place(staged, path)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-    report = ExportReport(
-        path=path, format=format, quantization=quantization, size_bytes=int(size), input_shape=shape,
-        input_dtype=str(exported.input_dtype), output_dtype=exported.output_dtype,
-        n_examples=parity["n_examples"], max_abs_diff=parity["max_abs_diff"],
-        mean_abs_diff=parity["mean_abs_diff"], argmax_agreement=parity["argmax_agreement"],
-        keras_accuracy=parity["keras_accuracy"], exported_accuracy=parity["exported_accuracy"],
-        parity_data=parity_source,
-    )
-    report.seconds = round(time.perf_counter() - start, 2)
-    if metadata:
-        directory = path if format == "saved_model" else parent
-        card = model_card(model, input_shape=shape, input_dtype=dtype, class_names=names, history=history)
-        report.metadata_files = write_metadata(directory, card, os.path.basename(path), report.to_dict(), names)
-    if verbose:
-        print(report.table())
-    return report
+    return exported, parity, size

@@ -121,7 +121,7 @@ def test_report_prints_as_a_table(trained, tmp_path, capsys):
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(format="tflite_int8"), "Unknown export format"),
-    (dict(format="litert"), "'litert' is Keras' name"),
+    (dict(format="litert", quantization="int4"), "Unknown quantization"),  # Keras' name for tflite: accepted
     (dict(format="tflite", quantization="int4"), "Unknown quantization"),
     (dict(format="tflite", quantization="int8"), "representative_data=None"),
     (dict(format="saved_model", quantization="float16"), "TFLite conversion option"),
@@ -197,6 +197,16 @@ def test_data_of_the_wrong_shape_and_class_names_are_checked(trained, tmp_path):
 
 def test_top_level_alias():
     assert kt.export_model is export and kt.export.export is export
+
+
+def test_one_call_form_with_keras_format_names(trained, tmp_path):
+    """``kt.export(model, path, format=...)`` calls the function; Keras' names map to ours in the report."""
+    model, _, _, (tx, _) = trained
+    lite = kt.export(model, tmp_path / "m.tflite", format="litert", parity_data=tx[:4], verbose=False)
+    saved = kt.export(model, tmp_path / "saved", "tf_saved_model", parity_data=tx[:4], metadata=False, verbose=False)
+    assert (lite.format, saved.format) == ("tflite", "saved_model")
+    assert lite.argmax_agreement == 1.0 and load_exported(tmp_path / "saved").predict(tx[:2]).shape[0] == 2
+    assert kt.export.canonical_format("onnx") == "onnx" and kt.export.KERAS_FORMATS["litert"] == "tflite"
 
 
 def test_an_existing_export_is_replaced_whole(tmp_path):
