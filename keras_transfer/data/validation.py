@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from keras_transfer.checks import is_int
 from keras_transfer.data.channels import IMAGE_CHANNELS, check_image_channels
 from keras_transfer.errors import InvalidInputError
 
@@ -142,6 +143,26 @@ def validate_images(x, *, what: str = "x") -> np.ndarray:
     ```
     """
     arr = _to_array(x, what=what, kind="images")
+    _check_pixel_dtype(arr, what)
+    _check_image_rank(arr, what)
+    shape = arr.shape
+    if shape[0] == 0:
+        raise InvalidInputError(
+            f"`{what}` is empty: it holds no images. Received: {what}.shape={shape}. "
+            f"Pass at least one image."
+        )
+    if shape[1] == 0 or shape[2] == 0:
+        raise InvalidInputError(
+            f"`{what}` has images of zero height or width. Received: "
+            f"{what}.shape={shape}."
+        )
+    check_image_channels(shape, what=what)
+    _check_finite(arr, what=what)
+    return arr
+
+
+def _check_pixel_dtype(arr, what):
+    """Pixels must be numbers (uint8, int or float), not strings, bools or objects."""
     dtype = arr.dtype
     if _is_string_dtype(dtype) or _object_holds_strings(arr):
         raise InvalidInputError(
@@ -155,6 +176,10 @@ def validate_images(x, *, what: str = "x") -> np.ndarray:
             f"Received: {what} with dtype={dtype}. Convert it, e.g. "
             f"`{what}.astype('uint8')` for 0/255 masks."
         )
+
+
+def _check_image_rank(arr, what):
+    """Images must be a batch (N, H, W, C); rank 3 and rank 2 get their likely fix."""
     shape = arr.shape
     if arr.ndim == 3:
         hint = f"add the channel axis with `{what}[..., None]` (grey images keep C=1)"
@@ -182,19 +207,6 @@ def validate_images(x, *, what: str = "x") -> np.ndarray:
             f"`{what}` must be a batch of images of shape (N, H, W, C) with C = 1 "
             f"or 3. Received: {what}.shape={shape} (rank {arr.ndim})."
         )
-    if shape[0] == 0:
-        raise InvalidInputError(
-            f"`{what}` is empty: it holds no images. Received: {what}.shape={shape}. "
-            f"Pass at least one image."
-        )
-    if shape[1] == 0 or shape[2] == 0:
-        raise InvalidInputError(
-            f"`{what}` has images of zero height or width. Received: "
-            f"{what}.shape={shape}."
-        )
-    check_image_channels(shape, what=what)
-    _check_finite(arr, what=what)
-    return arr
 
 
 def validate_labels(
@@ -237,6 +249,36 @@ def validate_labels(
     ```
     """
     arr = _to_array(y, what=what, kind="labels")
+    arr_num = _numeric_labels(arr, what)
+    _check_label_count(arr, n, what)
+    _check_finite(arr_num, what=what)
+    if num_classes is not None and (not is_int(num_classes) or num_classes < 1):
+        raise InvalidInputError(
+            f"`num_classes` must be a positive integer or None. Received: "
+            f"num_classes={num_classes!r}."
+        )
+    if arr.ndim > 2:
+        raise InvalidInputError(
+            f"`{what}` must be class ids (N,) or one-/multi-hot labels "
+            f"(N, num_classes). Received: {what}.shape={arr.shape} (rank {arr.ndim})."
+        )
+    is_dense = arr.ndim == 2 and (arr.shape[1] > 1 or multi_label)
+    if multi_label and not is_dense:
+        raise InvalidInputError(
+            f"With `multi_label=True`, `{what}` must be multi-hot of shape "
+            f"(N, num_classes). Received: {what}.shape={arr.shape}. Build it with "
+            f"`keras.utils.to_categorical` per class or `keras.layers.IntegerLookup("
+            f"output_mode='multi_hot')`, or pass multi_label=False for class ids."
+        )
+    if is_dense:
+        _check_dense_labels(arr, arr_num, num_classes, multi_label, what)
+    else:
+        _check_class_ids(arr_num.reshape(-1), num_classes, what)
+    return arr
+
+
+def _numeric_labels(arr, what):
+    """The labels as numbers (bools as 0 / 1); strings and other dtypes are refused."""
     if _is_string_dtype(arr.dtype) or _object_holds_strings(arr):
         raise InvalidInputError(
             f"`{what}` holds strings, but classification labels must be integer class "
@@ -254,6 +296,11 @@ def validate_labels(
             f"`{what}` must hold numeric class ids. Received: {what} with "
             f"dtype={arr.dtype}."
         )
+    return arr_num
+
+
+def _check_label_count(arr, n, what):
+    """One label per example."""
     if arr.ndim == 0:
         raise InvalidInputError(
             f"`{what}` must have one label per example; a scalar was given. "
@@ -265,57 +312,40 @@ def validate_labels(
             f"but {what} has {arr.shape[0]}. Received: len(x)={n}, "
             f"len({what})={arr.shape[0]}. Make both come from the same examples."
         )
-    _check_finite(arr_num, what=what)
-    if num_classes is not None and (not isinstance(num_classes, (int, np.integer))
-                                    or num_classes < 1):
-        raise InvalidInputError(
-            f"`num_classes` must be a positive integer or None. Received: "
-            f"num_classes={num_classes!r}."
-        )
-    if arr.ndim > 2:
-        raise InvalidInputError(
-            f"`{what}` must be class ids (N,) or one-/multi-hot labels "
-            f"(N, num_classes). Received: {what}.shape={arr.shape} (rank {arr.ndim})."
-        )
 
-    is_dense = arr.ndim == 2 and (arr.shape[1] > 1 or multi_label)
-    if multi_label and not is_dense:
-        raise InvalidInputError(
-            f"With `multi_label=True`, `{what}` must be multi-hot of shape "
-            f"(N, num_classes). Received: {what}.shape={arr.shape}. Build it with "
-            f"`keras.utils.to_categorical` per class or `keras.layers.IntegerLookup("
-            f"output_mode='multi_hot')`, or pass multi_label=False for class ids."
-        )
-    if is_dense:
-        width = arr.shape[1]
-        if num_classes is not None and width != num_classes:
-            raise InvalidInputError(
-                f"`{what}` has {width} columns but there are {num_classes} classes; "
-                f"one-/multi-hot labels need one column per class. Received: "
-                f"{what}.shape={arr.shape}, num_classes={num_classes}."
-            )
-        bad = (arr_num < 0) | (arr_num > 1)
-        if bad.any():
-            raise InvalidInputError(
-                f"`{what}` holds {int(bad.sum())} value(s) outside [0, 1]; one-/multi-"
-                f"hot labels must lie in [0, 1]. Received bad values: "
-                f"{_shown_values(arr_num[bad])}. For class ids, pass a 1-D array."
-            )
-        if not multi_label:
-            sums = arr_num.sum(axis=1, dtype=np.float64)
-            off = ~np.isclose(sums, 1.0, atol=1e-3)
-            if off.any():
-                first = int(np.argmax(off))
-                raise InvalidInputError(
-                    f"`{what}` looks one-hot (shape {arr.shape}) but {int(off.sum())} "
-                    f"row(s) do not sum to 1; the first is row {first} (sum "
-                    f"{sums[first]:g}). Received: {what}.shape={arr.shape}, "
-                    f"multi_label=False. If an example can have several classes, pass "
-                    f"multi_label=True; otherwise fix the rows."
-                )
-        return arr
 
-    ids = arr_num.reshape(-1)
+def _check_dense_labels(arr, arr_num, num_classes, multi_label, what):
+    """One-/multi-hot labels: one column per class, values in [0, 1], one-hot rows summing to 1."""
+    width = arr.shape[1]
+    if num_classes is not None and width != num_classes:
+        raise InvalidInputError(
+            f"`{what}` has {width} columns but there are {num_classes} classes; "
+            f"one-/multi-hot labels need one column per class. Received: "
+            f"{what}.shape={arr.shape}, num_classes={num_classes}."
+        )
+    bad = (arr_num < 0) | (arr_num > 1)
+    if bad.any():
+        raise InvalidInputError(
+            f"`{what}` holds {int(bad.sum())} value(s) outside [0, 1]; one-/multi-"
+            f"hot labels must lie in [0, 1]. Received bad values: "
+            f"{_shown_values(arr_num[bad])}. For class ids, pass a 1-D array."
+        )
+    if not multi_label:
+        sums = arr_num.sum(axis=1, dtype=np.float64)
+        off = ~np.isclose(sums, 1.0, atol=1e-3)
+        if off.any():
+            first = int(np.argmax(off))
+            raise InvalidInputError(
+                f"`{what}` looks one-hot (shape {arr.shape}) but {int(off.sum())} "
+                f"row(s) do not sum to 1; the first is row {first} (sum "
+                f"{sums[first]:g}). Received: {what}.shape={arr.shape}, "
+                f"multi_label=False. If an example can have several classes, pass "
+                f"multi_label=True; otherwise fix the rows."
+            )
+
+
+def _check_class_ids(ids, num_classes, what):
+    """Class ids: integral, non-negative, below num_classes."""
     problems = []
     bad = np.zeros(ids.shape, dtype=bool)
     if ids.dtype.kind == "f":
@@ -348,7 +378,6 @@ def validate_labels(
             f"label(s) are invalid ({', '.join(problems)}). Received bad values: "
             f"{_shown_values(ids[bad])}. {fix}"
         )
-    return arr
 
 
 def _spec_rank(spec):
@@ -399,6 +428,27 @@ def validate_dataset(ds, *, num_classes=None, multi_label: bool = False,
     keras_transfer.data.validate_dataset(ds.unbatch())  # InvalidInputError: batch it
     ```
     """
+    _check_is_dataset(ds, what)
+    import tensorflow as tf  # only once a Dataset is here: TensorFlow is already loaded
+
+    spec = _element_spec(ds, what)
+    x_spec, y_spec = spec[0], spec[1]
+    if isinstance(x_spec, tf.RaggedTensorSpec):
+        raise InvalidInputError(
+            f"`{what}` yields ragged images (different sizes in one batch). Received: "
+            f"x spec={x_spec}. Resize them to one size before batching, e.g. "
+            f"`ds.map(lambda x, y: (tf.image.resize(x, (224, 224)), y))`."
+        )
+    if isinstance(x_spec, tf.TensorSpec):
+        _check_image_spec(x_spec, what)
+    _check_label_spec(y_spec, num_classes, multi_label, what)
+    if len(spec) == 3:
+        _check_weight_spec(spec[2], what)
+    return ds
+
+
+def _check_is_dataset(ds, what):
+    """TypeError unless `ds` is a tf.data.Dataset (arrays get the array checks' names)."""
     if not _is_dataset(ds):
         hint = ""
         if isinstance(ds, np.ndarray) or hasattr(ds, "__array__"):
@@ -408,8 +458,10 @@ def validate_dataset(ds, *, num_classes=None, multi_label: bool = False,
             f"`{what}` must be a tf.data.Dataset. Received: {what} of type "
             f"{type(ds).__name__}.{hint}"
         )
-    import tensorflow as tf
 
+
+def _element_spec(ds, what):
+    """The element spec, which must be an `(x, y)` or `(x, y, sample_weight)` tuple."""
     spec = ds.element_spec
     if isinstance(spec, dict):
         raise InvalidInputError(
@@ -425,54 +477,56 @@ def validate_dataset(ds, *, num_classes=None, multi_label: bool = False,
             f"yields {n_parts}. Received: element_spec={spec}. Zip the inputs with "
             f"their labels: `tf.data.Dataset.zip((ds_x, ds_y))`."
         )
-    x_spec, y_spec = spec[0], spec[1]
+    return spec
 
-    if isinstance(x_spec, tf.RaggedTensorSpec):
+
+def _check_image_spec(x_spec, what):
+    """A single-tensor x must be numeric image batches (batch, H, W, C) with 1 or 3 channels."""
+    import tensorflow as tf
+
+    if x_spec.dtype == tf.string:
         raise InvalidInputError(
-            f"`{what}` yields ragged images (different sizes in one batch). Received: "
-            f"x spec={x_spec}. Resize them to one size before batching, e.g. "
-            f"`ds.map(lambda x, y: (tf.image.resize(x, (224, 224)), y))`."
+            f"`{what}` yields strings as x, not decoded images. Received: x "
+            f"spec={x_spec}. Decode them first (`tf.io.decode_image`) or load the "
+            f"folder with `keras_transfer.data.image_folder(path)`."
         )
-    if isinstance(x_spec, tf.TensorSpec):
-        if x_spec.dtype == tf.string:
-            raise InvalidInputError(
-                f"`{what}` yields strings as x, not decoded images. Received: x "
-                f"spec={x_spec}. Decode them first (`tf.io.decode_image`) or load the "
-                f"folder with `keras_transfer.data.image_folder(path)`."
-            )
-        if not (x_spec.dtype.is_integer or x_spec.dtype.is_floating):
-            raise InvalidInputError(
-                f"`{what}` must yield numeric images. Received: x spec={x_spec}. "
-                f"Cast them, e.g. `ds.map(lambda x, y: (tf.cast(x, 'uint8'), y))`."
-            )
-        rank = _spec_rank(x_spec)
-        shape = x_spec.shape
-        if rank == 3:
-            if shape[-1] in IMAGE_CHANNELS:
-                fix = (f"The dataset looks unbatched (elements are single (H, W, C) "
-                       f"images): call `{what}.batch(32)`. If these are batches of "
-                       f"grey images (N, H, W), add the channel axis with "
-                       f"`{what}.map(lambda x, y: (x[..., None], y))`.")
-            else:
-                fix = (f"Add the channel axis with "
-                       f"`{what}.map(lambda x, y: (x[..., None], y))` (grey images "
-                       f"keep C=1), or batch it with `{what}.batch(32)` if unbatched.")
-            raise InvalidInputError(
-                f"`{what}` must yield image batches of shape (batch, H, W, C). "
-                f"Received: x spec shape={tuple(shape)}. {fix}"
-            )
-        if rank is not None and rank != 4:
-            extra = f" Call `{what}.batch(32)`." if rank == 3 else ""
-            raise InvalidInputError(
-                f"`{what}` must yield image batches of shape (batch, H, W, C) with "
-                f"C = 1 or 3. Received: x spec shape={tuple(shape)} (rank {rank}).{extra}"
-            )
-        if rank == 4:
-            check_image_channels(tuple(shape), what=what, received=f"x spec shape={tuple(shape)}", x_name="x",
-                                 transpose="tf.transpose")
+    if not (x_spec.dtype.is_integer or x_spec.dtype.is_floating):
+        raise InvalidInputError(
+            f"`{what}` must yield numeric images. Received: x spec={x_spec}. "
+            f"Cast them, e.g. `ds.map(lambda x, y: (tf.cast(x, 'uint8'), y))`."
+        )
+    rank = _spec_rank(x_spec)
+    shape = x_spec.shape
+    if rank == 3:
+        if shape[-1] in IMAGE_CHANNELS:
+            fix = (f"The dataset looks unbatched (elements are single (H, W, C) "
+                   f"images): call `{what}.batch(32)`. If these are batches of "
+                   f"grey images (N, H, W), add the channel axis with "
+                   f"`{what}.map(lambda x, y: (x[..., None], y))`.")
+        else:
+            fix = (f"Add the channel axis with "
+                   f"`{what}.map(lambda x, y: (x[..., None], y))` (grey images "
+                   f"keep C=1), or batch it with `{what}.batch(32)` if unbatched.")
+        raise InvalidInputError(
+            f"`{what}` must yield image batches of shape (batch, H, W, C). "
+            f"Received: x spec shape={tuple(shape)}. {fix}"
+        )
+    if rank is not None and rank != 4:
+        extra = f" Call `{what}.batch(32)`." if rank == 3 else ""
+        raise InvalidInputError(
+            f"`{what}` must yield image batches of shape (batch, H, W, C) with "
+            f"C = 1 or 3. Received: x spec shape={tuple(shape)} (rank {rank}).{extra}"
+        )
+    if rank == 4:
+        check_image_channels(tuple(shape), what=what, received=f"x spec shape={tuple(shape)}", x_name="x",
+                             transpose="tf.transpose")
 
-    y_leaves = tf.nest.flatten(y_spec)
-    for leaf in y_leaves:
+
+def _check_label_spec(y_spec, num_classes, multi_label, what):
+    """Labels: numeric, batched, at most (batch, num_classes) wide."""
+    import tensorflow as tf
+
+    for leaf in tf.nest.flatten(y_spec):
         if getattr(leaf, "dtype", None) == tf.string:
             raise InvalidInputError(
                 f"`{what}` yields string labels; labels must be integer class ids. "
@@ -504,12 +558,16 @@ def validate_dataset(ds, *, num_classes=None, multi_label: bool = False,
                 f"{num_classes} classes. Received: y spec shape={tuple(shape)}, "
                 f"num_classes={num_classes}."
             )
-    if len(spec) == 3:
-        for leaf in tf.nest.flatten(spec[2]):
-            dtype = getattr(leaf, "dtype", None)
-            if dtype is not None and not (dtype.is_floating or dtype.is_integer):
-                raise InvalidInputError(
-                    f"`{what}` sample weights must be numeric. Received: "
-                    f"sample_weight spec={spec[2]}."
-                )
-    return ds
+
+
+def _check_weight_spec(weight_spec, what):
+    """Sample weights must be numeric."""
+    import tensorflow as tf
+
+    for leaf in tf.nest.flatten(weight_spec):
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is not None and not (dtype.is_floating or dtype.is_integer):
+            raise InvalidInputError(
+                f"`{what}` sample weights must be numeric. Received: "
+                f"sample_weight spec={weight_spec}."
+            )
