@@ -7,6 +7,8 @@ from typing import Optional
 
 import numpy as np
 
+from keras_transfer.checks import check_int, check_positive_number, is_number
+from keras_transfer.data.arrays import _build_splits
 from keras_transfer.errors import DatasetUnavailableError, InvalidConfigError, InvalidInputError
 
 __all__ = ["validate_waveforms", "wav_folder", "resample", "synthetic_audio", "SYNTHETIC_TASKS"]
@@ -42,6 +44,23 @@ def validate_waveforms(x, *, what: str = "x", channels: int = 1, min_samples: in
     >>> keras_transfer.data.validate_waveforms(np.zeros((2, 16000), "float32")).shape
     (2, 16000)
     """
+    arr = _float_waveforms(x, what)
+    _check_waveform_layout(arr, channels, what)
+    _check_clip_lengths(arr, min_samples, num_samples, what)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InvalidInputError(
+            f"`{what}` holds {int(bad.sum())} NaN / inf sample(s), e.g. in clip {int(np.argwhere(bad)[0][0])}. "
+            f"Received: shape {arr.shape}. Repair or drop those clips."
+        )
+    arr = arr.astype(np.float32, copy=False)
+    return arr[..., 0] if arr.ndim == 3 and channels == 1 else arr
+
+
+
+
+def _float_waveforms(x, what):
+    """`x` as one float array; ragged clips, integer PCM and non-numbers are refused."""
     if x is None or isinstance(x, (str, bytes, dict)):
         raise TypeError(
             f"`{what}` must be an array of waveforms (N, samples). Received: {what} of type {type(x).__name__}."
@@ -66,6 +85,11 @@ def validate_waveforms(x, *, what: str = "x", channels: int = 1, min_samples: in
         )
     if arr.dtype.kind != "f":
         raise InvalidInputError(f"`{what}` must be float waveforms. Received: dtype={arr.dtype}.")
+    return arr
+
+
+def _check_waveform_layout(arr, channels, what):
+    """(N, samples) or (N, samples, channels), channels last, with the model's channel count."""
     if arr.ndim == 1:
         raise InvalidInputError(
             f"`{what}` must be a batch of waveforms (N, samples). Received: shape {arr.shape}. For one clip, "
@@ -89,6 +113,10 @@ def validate_waveforms(x, *, what: str = "x", channels: int = 1, min_samples: in
             f"({'mono' if channels == 1 else 'stereo' if channels == 2 else f'{channels} channels'}). "
             f"Received: shape {arr.shape}. Convert it: {fix}."
         )
+
+
+def _check_clip_lengths(arr, min_samples, num_samples, what):
+    """At least one clip, none empty or shorter than min_samples, all num_samples long when it is set."""
     if len(arr) == 0:
         raise InvalidInputError(f"`{what}` holds no clips. Received: shape {arr.shape}.")
     if arr.shape[1] == 0:
@@ -105,14 +133,6 @@ def validate_waveforms(x, *, what: str = "x", channels: int = 1, min_samples: in
             f"`{what}` clips have {arr.shape[1]} samples but the model takes {num_samples}. Received: shape "
             f"{arr.shape}. Pad or crop them."
         )
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise InvalidInputError(
-            f"`{what}` holds {int(bad.sum())} NaN / inf sample(s), e.g. in clip {int(np.argwhere(bad)[0][0])}. "
-            f"Received: shape {arr.shape}. Repair or drop those clips."
-        )
-    arr = arr.astype(np.float32, copy=False)
-    return arr[..., 0] if arr.ndim == 3 and channels == 1 else arr
 
 
 def resample(waveform: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
@@ -134,8 +154,7 @@ def resample(waveform: np.ndarray, source_rate: int, target_rate: int) -> np.nda
     (16000,)
     """
     for name, rate in (("source_rate", source_rate), ("target_rate", target_rate)):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise InvalidConfigError(f"{name} must be a positive number of Hz. Received: {name}={rate!r}.")
+        check_positive_number(name, rate, expected="a positive number of Hz")
     n = waveform.shape[0]
     m = int(round(n * target_rate / source_rate))
     if m == n:
@@ -193,12 +212,10 @@ def wav_folder(directory, *, sample_rate: int = 16000, resample_to_rate: bool = 
     Examples:
     >>> splits = keras_transfer.data.wav_folder("speech_commands/", duration=1.0)  # doctest: +SKIP
     """
-    from keras_transfer.data.arrays import _build_splits
-
     directory = os.fspath(directory)
     if channels not in (1, 2):
         raise InvalidConfigError(f"channels must be 1 (mono) or 2 (stereo). Received: channels={channels!r}.")
-    if duration is not None and not (isinstance(duration, (int, float)) and duration > 0):
+    if duration is not None and not (is_number(duration) and duration > 0):
         raise InvalidConfigError(f"duration must be a positive number of seconds or None. Received: {duration!r}.")
     if not os.path.isdir(directory):
         raise DatasetUnavailableError(f"No such directory. Received: directory={directory!r}.")
@@ -206,34 +223,8 @@ def wav_folder(directory, *, sample_rate: int = 16000, resample_to_rate: bool = 
     clips, labels = [], []
     for class_id, name in enumerate(class_names):
         folder = os.path.join(directory, name)
-        for file in sorted(os.listdir(folder)):
-            if not file.lower().endswith(".wav"):
-                continue
-            path = os.path.join(folder, file)
-            audio, rate = _decode(path)
-            if audio.shape[0] == 0:
-                raise InvalidInputError(
-                    f"{path} holds no samples (zero-length audio). Received: an empty recording. Delete it or "
-                    "replace it with a real clip."
-                )
-            if rate != sample_rate:
-                if not resample_to_rate:
-                    raise InvalidInputError(
-                        f"{path} has sample rate {rate} Hz but the dataset is {sample_rate} Hz. Received: "
-                        f"sample_rate={sample_rate}. Pass resample_to_rate=True to resample, or "
-                        f"sample_rate={rate} if all files use it."
-                    )
-                audio = resample(audio, rate, sample_rate)
-            if audio.shape[1] != channels:
-                if channels == 1 and downmix:
-                    audio = audio.mean(axis=1, keepdims=True)
-                else:
-                    fix = "Pass downmix=True to average the channels" if channels == 1 else "Use channels=1"
-                    raise InvalidInputError(
-                        f"{path} has {audio.shape[1]} channel(s) but the dataset is "
-                        f"{'mono' if channels == 1 else 'stereo'}. Received: channels={channels}. {fix}."
-                    )
-            clips.append(audio)
+        for file in sorted(f for f in os.listdir(folder) if f.lower().endswith(".wav")):
+            clips.append(_read_clip(os.path.join(folder, file), sample_rate, resample_to_rate, channels, downmix))
             labels.append(class_id)
     if not clips:
         raise DatasetUnavailableError(
@@ -241,14 +232,46 @@ def wav_folder(directory, *, sample_rate: int = 16000, resample_to_rate: bool = 
             f"sub-folders {class_names[:10]}. Put each class's WAV files in its own sub-folder."
         )
     length = int(round(duration * sample_rate)) if duration is not None else max(len(c) for c in clips)
+    return _build_splits(_pad_or_crop(clips, length, channels), np.asarray(labels, np.int64), class_names,
+                         validation_size=validation_size, test_size=test_size, n_per_class=n_per_class, seed=seed,
+                         source=os.path.basename(directory))
+
+
+def _read_clip(path, sample_rate, resample_to_rate, channels, downmix):
+    """One WAV file as float32 ``(samples, channels)`` at ``sample_rate``; empty files and mismatches refused."""
+    audio, rate = _decode(path)
+    if audio.shape[0] == 0:
+        raise InvalidInputError(
+            f"{path} holds no samples (zero-length audio). Received: an empty recording. Delete it or "
+            "replace it with a real clip."
+        )
+    if rate != sample_rate:
+        if not resample_to_rate:
+            raise InvalidInputError(
+                f"{path} has sample rate {rate} Hz but the dataset is {sample_rate} Hz. Received: "
+                f"sample_rate={sample_rate}. Pass resample_to_rate=True to resample, or "
+                f"sample_rate={rate} if all files use it."
+            )
+        audio = resample(audio, rate, sample_rate)
+    if audio.shape[1] != channels:
+        if channels == 1 and downmix:
+            audio = audio.mean(axis=1, keepdims=True)
+        else:
+            fix = "Pass downmix=True to average the channels" if channels == 1 else "Use channels=1"
+            raise InvalidInputError(
+                f"{path} has {audio.shape[1]} channel(s) but the dataset is "
+                f"{'mono' if channels == 1 else 'stereo'}. Received: channels={channels}. {fix}."
+            )
+    return audio
+
+
+def _pad_or_crop(clips, length, channels):
+    """Clips ``(samples, channels)`` into one zero-padded / cropped array ``(N, length[, channels])``."""
     x = np.zeros((len(clips), length, channels), np.float32)
     for i, clip in enumerate(clips):
         n = min(length, len(clip))
         x[i, :n] = clip[:n]
-    if channels == 1:
-        x = x[..., 0]
-    return _build_splits(x, np.asarray(labels, np.int64), class_names, validation_size=validation_size,
-                         test_size=test_size, n_per_class=n_per_class, seed=seed, source=os.path.basename(directory))
+    return x[..., 0] if channels == 1 else x
 
 
 def _synthetic_clip(task: str, label: int, rng, sample_rate: int, num_samples: int) -> np.ndarray:
@@ -301,14 +324,11 @@ def synthetic_audio(task: str = "tones", *, n_per_class: int = 20, sample_rate: 
     >>> splits.train[0].shape, splits.class_names
     ((9, 4000), ['rising', 'falling', 'noise'])
     """
-    from keras_transfer.data.arrays import _build_splits
-
     if task not in SYNTHETIC_TASKS:
         raise InvalidConfigError(
             f"Unknown synthetic task. Received: task={task!r}. Use one of {sorted(SYNTHETIC_TASKS)}."
         )
-    if isinstance(n_per_class, bool) or not isinstance(n_per_class, int) or n_per_class < 1:
-        raise InvalidConfigError(f"n_per_class must be a positive int. Received: n_per_class={n_per_class!r}.")
+    check_int("n_per_class", n_per_class, minimum=1, expected="a positive int")
     num_samples = int(round(duration * sample_rate))
     if num_samples < 2:
         raise InvalidConfigError(f"duration is too short. Received: duration={duration!r}.")
