@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from keras_transfer.checks import check_int, is_int, is_number
 from keras_transfer.data.splits import Splits
 from keras_transfer.data.validation import validate_images, validate_labels
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
@@ -22,21 +21,12 @@ def _class_label(class_id: int, class_names) -> str:
 
 
 def _check_n_per_class(n_per_class) -> int:
-    if (isinstance(n_per_class, bool) or not isinstance(n_per_class, numbers.Integral)
-            or n_per_class < 1):
-        raise InvalidConfigError(
-            f"`n_per_class` must be a positive integer (examples kept per class) or "
-            f"None (keep all). Received: n_per_class={n_per_class!r}."
-        )
-    return int(n_per_class)
+    return check_int("n_per_class", n_per_class, minimum=1,
+                     expected="a positive integer (examples kept per class) or None (keep all)")
 
 
 def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise InvalidConfigError(
-            f"`seed` must be an integer (or None for a random split). Received: "
-            f"seed={seed!r}."
-        )
+    check_int("seed", seed, allow_none=True, expected="an integer (or None for a random split)")
 
 
 def _per_class_indices(y: np.ndarray, n_per_class: int, rng, class_names=None,
@@ -128,12 +118,12 @@ def subsample_per_class(x, y, n_per_class: int, seed=0, *, class_names=None):
 
 def _resolve_size(size, n: int, name: str) -> int:
     """A fraction in [0, 1) or an absolute count in [0, n) → an absolute count."""
-    if isinstance(size, bool) or not isinstance(size, numbers.Real):
+    if not is_number(size):
         raise InvalidConfigError(
             f"`{name}` must be a fraction in [0, 1) or a number of examples. "
             f"Received: {name}={size!r}."
         )
-    if isinstance(size, numbers.Integral):
+    if is_int(size):
         if not 0 <= size < n:
             raise InvalidConfigError(
                 f"`{name}` as a count must be in [0, {n}) (there are {n} examples). "

@@ -22,14 +22,15 @@ _ON_ERROR_VALUES = ("skip", "raise")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 
 
+def is_image_size(value) -> bool:
+    """Whether ``value`` is a ``(height, width)`` tuple or list of two positive ints."""
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(s) and s > 0 for s in value)
+
+
 def _check_image_size(image_size):
     if image_size is None:
         return None
-    ok = (
-        isinstance(image_size, (tuple, list)) and len(image_size) == 2
-        and all(is_int(s) and s > 0 for s in image_size)
-    )
-    if not ok:
+    if not is_image_size(image_size):
         raise InvalidConfigError(
             f"`image_size` must be a (height, width) tuple of two positive integers, "
             f"or None to keep the original size. Received: image_size={image_size!r}."

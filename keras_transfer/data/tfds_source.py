@@ -9,13 +9,15 @@ probe succeeds.
 from __future__ import annotations
 
 import difflib
-import numbers
 import socket
 import threading
 
 import numpy as np
 
+from keras_transfer.checks import check_int
 from keras_transfer.data.arrays import _check_n_per_class, _check_seed, _per_class_indices
+from keras_transfer.data.image_folder import is_image_size
+from keras_transfer.data.offline import list_datasets
 from keras_transfer.data.splits import Splits
 from keras_transfer.data.validation import validate_images, validate_labels
 from keras_transfer.errors import (
@@ -100,8 +102,6 @@ def _check_name(tfds_lib, name):
     known = tfds_lib.list_builders(with_community_datasets=False)
     if base not in known:
         close = difflib.get_close_matches(base, known, n=5, cutoff=0.6)
-        from keras_transfer.data.offline import list_datasets
-
         hint = f" Close matches: {close}." if close else ""
         raise InvalidConfigError(
             f"Unknown tensorflow-datasets name {base!r}.{hint} Received: name={name!r}. "
@@ -112,8 +112,6 @@ def _check_name(tfds_lib, name):
 
 
 def _not_prepared_error(name, data_dir, download, reason):
-    from keras_transfer.data.offline import list_datasets
-
     where = f"data_dir {data_dir!r}" if data_dir else "the default tfds data_dir (~/tensorflow_datasets or $TFDS_DATA_DIR)"
     return DatasetUnavailableError(
         f"The tensorflow-datasets dataset {name!r} is not prepared in {where}, and "
@@ -268,27 +266,43 @@ def tfds(name: str, *, split=("train", "test"), data_dir=None, download=None,
     print(splits.summary())
     ```
     """
+    n_per_class, roles = _check_tfds_options(split, download, image_size, max_examples, n_per_class, seed)
+    tfds_lib = _import_tfds()
+    _check_name(tfds_lib, name)
+    datasets, info = _load_splits(tfds_lib, name, roles, data_dir, download, as_supervised)
+    datasets, class_names = _image_label_pairs(datasets, info, name, as_supervised)
+    arrays = {}
+    for role, ds in zip(roles, datasets):
+        arrays[role] = _to_numpy(ds, role=role, image_size=image_size, max_examples=max_examples, name=name)
+    class_names = class_names or [str(i) for i in range(max(int(y.max()) for _, y in arrays.values()) + 1)]
+    for role, (x, y) in arrays.items():
+        validate_labels(y, n=len(x), num_classes=len(class_names), what=f"{name}[{role}] labels")
+    if "train" in arrays:
+        arrays["train"] = _shuffled_train(arrays["train"], n_per_class, seed, class_names, roles["train"])
+    return Splits(
+        train=arrays.get("train"),
+        validation=arrays.get("validation"),
+        test=arrays.get("test"),
+        class_names=class_names,
+        source=f"tfds {name!r} ({', '.join(f'{r}={s}' for r, s in roles.items())})",
+    )
+
+
+def _check_tfds_options(split, download, image_size, max_examples, n_per_class, seed):
+    """Checks the plain arguments of `tfds`; returns `n_per_class` (an int or None) and the split roles."""
     if download not in (None, True, False):
         raise InvalidConfigError(
             f"`download` must be None (download only when missing and online), True "
             f"or False. Received: download={download!r}."
         )
-    if image_size is not None:
-        if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(
-                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-                for s in image_size)):
-            raise InvalidConfigError(
-                f"`image_size` must be a (height, width) tuple of two positive "
-                f"integers, or None. Received: image_size={image_size!r}."
-            )
-    if max_examples is not None and (isinstance(max_examples, bool) or not isinstance(
-            max_examples, numbers.Integral) or max_examples < 1):
+    if image_size is not None and not is_image_size(image_size):
         raise InvalidConfigError(
-            f"`max_examples` must be a positive integer or None. Received: "
-            f"max_examples={max_examples!r}."
+            f"`image_size` must be a (height, width) tuple of two positive "
+            f"integers, or None. Received: image_size={image_size!r}."
         )
-    if n_per_class is not None:
-        n_per_class = _check_n_per_class(n_per_class)
+    check_int("max_examples", max_examples, minimum=1, allow_none=True,
+              expected="a positive integer or None")
+    n_per_class = None if n_per_class is None else _check_n_per_class(n_per_class)
     _check_seed(seed)
     roles = _split_roles(split)
     if n_per_class is not None and "train" not in roles:
@@ -297,11 +311,11 @@ def tfds(name: str, *, split=("train", "test"), data_dir=None, download=None,
             f"Received: split={split!r}, n_per_class={n_per_class}. Add a 'train' "
             f"entry or drop n_per_class."
         )
-    tfds_lib = _import_tfds()
-    _check_name(tfds_lib, name)
+    return n_per_class, roles
 
-    datasets, info = _load_splits(tfds_lib, name, roles, data_dir, download,
-                                  as_supervised)
+
+def _image_label_pairs(datasets, info, name, as_supervised):
+    """The datasets as (image, label) pairs, and the class names of the label feature (may be empty)."""
     if as_supervised:
         label_key = (info.supervised_keys or (None, None))[1]
         if isinstance(label_key, (tuple, list, dict)):
@@ -310,32 +324,16 @@ def tfds(name: str, *, split=("train", "test"), data_dir=None, download=None,
         image_key, label_key = _find_keys(info, name)
         datasets = [ds.map(lambda d: (d[image_key], d[label_key])) for ds in datasets]
     label_feature = info.features[label_key] if label_key in info.features else None
-    class_names = list(getattr(label_feature, "names", None) or [])
+    return datasets, list(getattr(label_feature, "names", None) or [])
 
-    arrays = {}
-    for role, ds in zip(roles, datasets):
-        arrays[role] = _to_numpy(ds, role=role, image_size=image_size,
-                                 max_examples=max_examples, name=name)
-    if not class_names:
-        top = max(int(y.max()) for _, y in arrays.values())
-        class_names = [str(i) for i in range(top + 1)]
-    for role, (x, y) in arrays.items():
-        validate_labels(y, n=len(x), num_classes=len(class_names),
-                        what=f"{name}[{role}] labels")
 
+def _shuffled_train(train, n_per_class, seed, class_names, split_name):
+    """The training arrays shuffled, subsampled to `n_per_class` per class when given."""
+    x, y = train
     rng = np.random.default_rng(seed)
-    if "train" in arrays:
-        x, y = arrays["train"]
-        if n_per_class is not None:
-            idx = _per_class_indices(y, n_per_class, rng, class_names, len(class_names),
-                                     where=f" in split {roles['train']!r}")
-        else:
-            idx = rng.permutation(len(y))
-        arrays["train"] = (x[idx], y[idx])
-    return Splits(
-        train=arrays.get("train"),
-        validation=arrays.get("validation"),
-        test=arrays.get("test"),
-        class_names=class_names,
-        source=f"tfds {name!r} ({', '.join(f'{r}={s}' for r, s in roles.items())})",
-    )
+    if n_per_class is not None:
+        idx = _per_class_indices(y, n_per_class, rng, class_names, len(class_names),
+                                 where=f" in split {split_name!r}")
+    else:
+        idx = rng.permutation(len(y))
+    return x[idx], y[idx]

@@ -17,7 +17,6 @@ Files are written atomically (:func:`keras_transfer.atomic.atomic_write`) and re
 import zipfile
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from keras_transfer.atomic import atomic_write
@@ -108,6 +107,8 @@ def load_arrays(path):
 
 def _leaf_layers(model):
     """Layers of ``model`` that are not themselves models, depth first (nested backbones included)."""
+    import keras  # TensorFlow-heavy: only once a model is here (keras_transfer.data imports this module)
+
     for layer in model.layers:
         if isinstance(layer, keras.Model):
             yield from _leaf_layers(layer)
