@@ -3,7 +3,8 @@
 The public API, re-exported explicitly:
 
 - ``keras_transfer.backbones``: ``get``, ``list_backbones``, ``Backbone``, ``BackboneSpec``, ``register``.
-- ``keras_transfer.heads``: ``ClassificationHead``, ``RegressionHead``.
+- ``keras_transfer.export(model, path, format=...)``: SavedModel / TFLite / ONNX with a parity check.
+- ``keras_transfer.ClassificationHead`` and ``keras_transfer.RegressionHead`` (``keras_transfer.heads``).
 - ``keras_transfer.TransferModel`` and ``keras_transfer.fine_tune``.
 - ``keras_transfer.Recipe``: a whole transfer run from one YAML / JSON config (``keras-transfer fit``).
 - ``keras_transfer.augmentation``: in-model augmentation presets, MixUp / CutMix, SpecAugment, token masking.
@@ -12,6 +13,9 @@ The public API, re-exported explicitly:
 
 Importing the package is cheap: every name is loaded on first use (PEP 562 ``__getattr__`` over the explicit
 tables below), so ``import keras_transfer`` and the ``keras-transfer`` command line start without TensorFlow.
+One exception: when ``keras`` is already imported (TensorFlow is loaded anyway), ``import keras_transfer``
+registers the toolkit's Keras-serialisable classes at once, so ``keras.saving.load_model("model.keras")``
+finds them without any ``kt`` name being touched first.
 
 Examples:
 >>> import keras_transfer as kt
@@ -22,12 +26,15 @@ Examples:
 """
 
 import importlib
+import sys
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+# The public names: what the README and the notebooks in examples/ use. ``Backbone`` (``kt.backbones.Backbone``),
+# ``export_model`` (the alias of ``kt.export(...)``), ``heads`` (its classes are here), ``layers`` and
+# ``testing`` (the docstrings' tiny backbone) still resolve; ``dir(keras_transfer)`` lists them.
 __all__ = [
-    "Backbone",
     "ClassificationHead",
     "FineTuneHistory",
     "MultiTaskModel",
@@ -40,17 +47,14 @@ __all__ = [
     "data",
     "errors",
     "export",
-    "export_model",
     "features",
     "fine_tune",
     "growth",
-    "heads",
-    "layers",
     "load_model",
     "lr_find",
     "optimizers",
+    "recipe",
     "set_seed",
-    "testing",
     "weights",
 ]
 
@@ -63,7 +67,7 @@ _ATTRIBUTES = {
     "Recipe": ("keras_transfer.recipe", "Recipe"),  # keras-transfer fit: a whole run from one config file
     "RegressionHead": ("keras_transfer.heads", "RegressionHead"),
     "TransferModel": ("keras_transfer.models", "TransferModel"),
-    "export_model": ("keras_transfer.export", "export"),  # the package is keras_transfer.export
+    "export_model": ("keras_transfer.export", "export"),  # alias: kt.export(...) calls the same function
     "fine_tune": ("keras_transfer.training", "fine_tune"),
     "load_model": ("keras_transfer.models", "load_model"),
     "lr_find": ("keras_transfer.training.lr_find", "lr_find"),
@@ -72,14 +76,15 @@ _ATTRIBUTES = {
 
 # Sub-packages reachable as attributes: the public ones, plus those the eager package used to load.
 _SUBMODULES = (
-    "augmentation", "backbones", "callbacks", "data", "errors", "export", "features", "growth", "heads", "layers",
-    "optimizers", "testing", "weights",  # testing: the docs' tiny backbone
-    "cli", "models", "recipe", "training",
+    "augmentation", "backbones", "callbacks", "data", "errors", "export", "features", "growth", "optimizers",
+    "recipe", "weights",
+    "heads", "layers", "testing",  # testing: the docs' tiny backbone
+    "cli", "models", "training",
 )
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs only
     from keras_transfer import augmentation, backbones, callbacks, data, errors, export, features, growth, heads
-    from keras_transfer import layers, optimizers, testing, weights
+    from keras_transfer import layers, optimizers, recipe, testing, weights
     from keras_transfer.backbones import Backbone
     from keras_transfer.export import export as export_model
     from keras_transfer.heads import ClassificationHead, RegressionHead
@@ -108,3 +113,9 @@ def __getattr__(name: str):
 def __dir__():
     """The module's names plus every lazily imported public name."""
     return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+
+
+if "keras" in sys.modules:  # Keras (hence TensorFlow) is loaded already: register what a .keras file may name
+    from keras_transfer.models.serializables import register_serializables
+
+    register_serializables()

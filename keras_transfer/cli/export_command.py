@@ -26,7 +26,8 @@ def run(args) -> int:
     import keras
 
     from keras_transfer.errors import InvalidInputError
-    from keras_transfer.export import export, fit_images, load_labelled_data, read_labels
+    from keras_transfer.export import export, read_labels
+    from keras_transfer.export.inputs import fit_images, load_labelled_data
     from keras_transfer.export.model_card import load_history_file
     from keras_transfer.export.runtime import detect_format
     from keras_transfer.models.serializables import register_serializables

@@ -73,7 +73,8 @@ def predict_files(model_path, inputs, resize: bool = False, batch_size: int = 32
     """
     import numpy as np
 
-    from keras_transfer.export import load_exported, read_images, read_text_lines, read_wav
+    from keras_transfer.export import load_exported
+    from keras_transfer.export.inputs import read_images, read_text_lines, read_wav
 
     model = load_exported(model_path)
     names, items = [], []

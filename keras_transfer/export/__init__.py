@@ -10,6 +10,10 @@ One form: ``keras_transfer.export(model, path, format=...)``. This package is ca
 - ``check_parity(model, exported, x, labels)``, ``model_card(...)``, ``read_model_card(path)``.
 - ``classification_report(...)`` and the plots used by ``keras-transfer evaluate``.
 
+Importing this package does not import TensorFlow or Keras (nor ``keras_transfer.models`` / ``data``, which
+do): ``keras-transfer predict`` runs ``.tflite`` and ``.onnx`` files without them. Those imports stay inside
+the functions that need them; every other import is at module top.
+
 Examples:
 >>> import keras_transfer as kt
 >>> kt.export.export is kt.export_model, callable(kt.export)
@@ -30,6 +34,8 @@ from keras_transfer.export.parity import check_parity
 from keras_transfer.export.report import ExportReport
 from keras_transfer.export.runtime import ExportedModel, detect_format, load_exported
 
+# Public names. The command line's input helpers (fit_images, load_labelled_data, read_images, read_text_lines,
+# read_wav), resolve_input_spec and history_summary stay importable from here too.
 __all__ = [
     "FORMATS",
     "KERAS_FORMATS",
@@ -42,18 +48,11 @@ __all__ = [
     "confusion_matrix",
     "detect_format",
     "export",
-    "fit_images",
     "format_classification_report",
-    "history_summary",
     "load_exported",
-    "load_labelled_data",
     "model_card",
-    "read_images",
     "read_labels",
     "read_model_card",
-    "read_text_lines",
-    "read_wav",
-    "resolve_input_spec",
 ]
 
 

@@ -6,7 +6,6 @@ import tempfile
 import time
 from typing import NamedTuple, Optional, Sequence
 
-import keras
 import numpy as np
 
 from keras_transfer.errors import ExportError, InvalidConfigError, InvalidInputError, KerasTransferError
@@ -17,7 +16,6 @@ from keras_transfer.export.parity import check_parity
 from keras_transfer.export.report import ExportReport
 from keras_transfer.export.runtime import load_exported
 from keras_transfer.export.saved_model import export_saved_model
-from keras_transfer.models.inputs import input_arrays
 
 __all__ = ["FORMATS", "KERAS_FORMATS", "canonical_format", "export", "resolve_input_spec"]
 
@@ -92,6 +90,8 @@ def _arrays(model, data):
     """``(x, y)`` arrays of data in any form ``fine_tune`` takes (``keras_transfer.models.inputs``); y may be None."""
     if data is None:
         return None, None
+    from keras_transfer.models.inputs import input_arrays  # TensorFlow: see the package docstring
+
     return input_arrays(model, data)
 
 
@@ -414,6 +414,8 @@ def _write_checked(model, path, format, inputs: _ExportInputs, quantization, int
     Returns:
         tuple: ``(exported, parity, size_bytes)``; nothing is left behind when any step fails.
     """
+    import keras  # TensorFlow: see the package docstring
+
     signature = [keras.InputSpec(shape=inputs.shape, dtype=inputs.dtype)]
     stage = _stage_directory(os.path.dirname(path), path)
     try:

@@ -6,6 +6,9 @@ import os
 import time
 from typing import Optional, Sequence
 
+from keras_transfer.atomic import write_file
+from keras_transfer.errors import InvalidConfigError, InvalidInputError
+
 __all__ = [
     "class_names_of", "history_summary", "load_history_file", "model_card", "read_labels", "read_model_card",
     "write_metadata",
@@ -46,8 +49,6 @@ def class_names_of(model, class_names: Optional[Sequence[str]] = None):
     Raises:
         keras_transfer.errors.InvalidConfigError: the number of names differs from the head's classes.
     """
-    from keras_transfer.errors import InvalidConfigError
-
     n = getattr(getattr(model, "head", None), "num_classes", None)
     if class_names is None:
         return None if n is None else [str(i) for i in range(n)]
@@ -131,11 +132,9 @@ def model_card(model, *, input_shape, input_dtype: str = "uint8", class_names=No
     >>> card["backbone"]["name"]  # doctest: +SKIP
     'mobilenet_v2'
     """
-    import keras
+    import keras  # TensorFlow: see the package docstring
     import tensorflow as tf
 
-    backbone = getattr(model, "backbone", None)
-    head = getattr(model, "head", None)
     card = {
         "name": model.name,
         "model_class": type(model).__name__,
@@ -150,66 +149,76 @@ def model_card(model, *, input_shape, input_dtype: str = "uint8", class_names=No
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    if backbone is not None and hasattr(backbone, "spec"):
-        card["backbone"] = {
-            "name": backbone.backbone_name,
-            "family": backbone.spec.family,
-            "weights_source": backbone.weights_source,
-            "working_resolution": list(backbone.image_shape),
-            "pooling": backbone.pooling,
-            "mode": backbone.mode,
-            "train_bn": backbone.train_bn,
-            "output_dim": backbone.output_dim,
-        }
-        card["preprocessing"] = {
-            "inside_model": True,
-            "steps": [
-                "cast to float32",
-                "grey (1 channel) repeated to 3 channels",
-                f"bilinear resize to {backbone.image_shape[0]}x{backbone.image_shape[1]}",
-                _PREPROCESSING.get(backbone.spec.preprocessing, backbone.spec.preprocessing),
-            ],
-        }
+    card.update(_backbone_sections(getattr(model, "backbone", None)))
+    head = getattr(model, "head", None)
     if head is not None:
-        card["head"] = {
-            "class": type(head).__name__,
-            "units": getattr(head, "units", None),
-            "num_classes": getattr(head, "num_classes", None),
-            "multi_label": getattr(head, "multi_label", None),
-            "activation": getattr(head, "activation", None),
-            "hidden_units": list(getattr(head, "hidden_units", ())),
-            "dropout": getattr(head, "dropout", None),
-        }
-    augmentation = getattr(model, "augmentation", None)
-    card["augmentation"] = {
-        "layers": _describe_layer(augmentation),
-        "in_exported_graph": False,
-    }
-    recipe = {}
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None:
-        config = optimizer.get_config()
-        recipe["optimizer"] = {"class": type(optimizer).__name__,
-                               "learning_rate": config.get("learning_rate")}
-    loss = getattr(model, "loss", None)
-    if loss is not None:
-        recipe["loss"] = getattr(loss, "name", None) or str(loss)
+        card["head"] = _head_section(head)
+    card["augmentation"] = {"layers": _describe_layer(getattr(model, "augmentation", None)), "in_exported_graph": False}
     summary = history_summary(history if history is not None else getattr(model, "history", None))
     if summary is not None:
-        recipe["epochs"] = summary["epochs"]
-        if "stages" in summary:
-            recipe["stages"] = summary["stages"]
         card["metrics"] = {"final": summary["final"], "best": summary["best"]}
-    card["training_recipe"] = recipe
+    card["training_recipe"] = _training_recipe(model, summary)
     card["history"] = summary
     return _clean(card)
 
 
-def _write_text_atomic(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def _backbone_sections(backbone) -> dict:
+    """The card's ``backbone`` and ``preprocessing`` entries for a keras_transfer Backbone, else none."""
+    if backbone is None or not hasattr(backbone, "spec"):
+        return {}
+    described = {
+        "name": backbone.backbone_name,
+        "family": backbone.spec.family,
+        "weights_source": backbone.weights_source,
+        "working_resolution": list(backbone.image_shape),
+        "pooling": backbone.pooling,
+        "mode": backbone.mode,
+        "train_bn": backbone.train_bn,
+        "output_dim": backbone.output_dim,
+    }
+    steps = [
+        "cast to float32",
+        "grey (1 channel) repeated to 3 channels",
+        f"bilinear resize to {backbone.image_shape[0]}x{backbone.image_shape[1]}",
+        _PREPROCESSING.get(backbone.spec.preprocessing, backbone.spec.preprocessing),
+    ]
+    return {"backbone": described, "preprocessing": {"inside_model": True, "steps": steps}}
+
+
+def _head_section(head) -> dict:
+    return {
+        "class": type(head).__name__,
+        "units": getattr(head, "units", None),
+        "num_classes": getattr(head, "num_classes", None),
+        "multi_label": getattr(head, "multi_label", None),
+        "activation": getattr(head, "activation", None),
+        "hidden_units": list(getattr(head, "hidden_units", ())),
+        "dropout": getattr(head, "dropout", None),
+    }
+
+
+def _training_recipe(model, summary: Optional[dict]) -> dict:
+    """Optimizer (class, learning rate), loss, epochs and stages of a compiled / trained model."""
+    recipe = {}
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        config = optimizer.get_config()
+        recipe["optimizer"] = {"class": type(optimizer).__name__, "learning_rate": config.get("learning_rate")}
+    loss = getattr(model, "loss", None)
+    if loss is not None:
+        recipe["loss"] = getattr(loss, "name", None) or str(loss)
+    if summary is not None:
+        recipe["epochs"] = summary["epochs"]
+        if "stages" in summary:
+            recipe["stages"] = summary["stages"]
+    return recipe
+
+
+def _beside(path, name: str) -> str:
+    """The path of ``name`` belonging to a model path: inside a SavedModel directory, else beside the file."""
+    path = str(path)
+    directory = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    return os.path.join(directory, name)
 
 
 def read_model_card(path) -> Optional[dict]:
@@ -222,9 +231,7 @@ def read_model_card(path) -> Optional[dict]:
     Returns:
         dict or None.
     """
-    path = str(path)
-    directory = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-    card_path = os.path.join(directory, "model_card.json")
+    card_path = _beside(path, "model_card.json")
     if not os.path.exists(card_path):
         return None
     with open(card_path, encoding="utf-8") as handle:
@@ -244,8 +251,6 @@ def load_history_file(path) -> dict:
     Raises:
         keras_transfer.errors.InvalidInputError: the file is not such JSON.
     """
-    from keras_transfer.errors import InvalidInputError
-
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
@@ -269,9 +274,7 @@ def read_labels(path) -> Optional[list]:
     Returns:
         list of str or None.
     """
-    path = str(path)
-    directory = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-    labels_path = os.path.join(directory, "labels.txt")
+    labels_path = _beside(path, "labels.txt")
     if not os.path.exists(labels_path):
         return None
     with open(labels_path, encoding="utf-8") as handle:
@@ -299,7 +302,7 @@ def write_metadata(directory, card: dict, artifact: str, report: dict, class_nam
     written = []
     if class_names is not None:
         labels_path = os.path.join(directory, "labels.txt")
-        _write_text_atomic(labels_path, "".join(f"{name}\n" for name in class_names))
+        write_file(labels_path, "".join(f"{name}\n" for name in class_names))
         written.append(labels_path)
     card_path = os.path.join(directory, "model_card.json")
     card = dict(card)
@@ -314,6 +317,6 @@ def write_metadata(directory, card: dict, artifact: str, report: dict, class_nam
             exports = {}
     exports[artifact] = _clean(report)
     card["exports"] = exports
-    _write_text_atomic(card_path, json.dumps(card, indent=2))
+    write_file(card_path, json.dumps(card, indent=2))
     written.append(card_path)
     return tuple(written)

@@ -17,19 +17,12 @@ from keras_transfer.features.sequential import (
     train_head,
 )
 
+# Public names; the fingerprint helpers, default_view_augmentation, prepare_cache_dir, head_model,
+# check_cached_training and DEFAULT_VIEWS_WITH_AUGMENTATION stay importable from here too.
 __all__ = [
     "CacheRebuildWarning",
-    "DEFAULT_VIEWS_WITH_AUGMENTATION",
     "FeatureCache",
-    "check_cached_training",
-    "data_hash",
-    "default_view_augmentation",
     "extract",
-    "fingerprint",
-    "fingerprint_key",
-    "head_model",
-    "prepare_cache_dir",
     "stitch",
     "train_head",
-    "weights_hash",
 ]

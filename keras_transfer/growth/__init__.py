@@ -9,4 +9,4 @@ from keras_transfer.growth import mapping
 from keras_transfer.growth.grow_on_plateau import GrowOnPlateau
 from keras_transfer.growth.net2net import net2deeper, net2wider
 
-__all__ = ["GrowOnPlateau", "mapping", "net2deeper", "net2wider"]
+__all__ = ["GrowOnPlateau", "net2deeper", "net2wider"]  # mapping: the index arithmetic, a submodule

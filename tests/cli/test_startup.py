@@ -61,6 +61,43 @@ def test_import_keras_transfer_does_not_import_tensorflow():
     assert json.loads(result.stdout) == {"tensorflow": False, "keras": False}
 
 
+def test_import_of_the_export_package_does_not_import_tensorflow():
+    """``keras-transfer predict`` runs .tflite / .onnx files without TensorFlow: the package stays light."""
+    result = _python("import keras_transfer.export, keras_transfer.export.inputs\n" + _LOADED)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"tensorflow": False, "keras": False}
+
+
+_SAVE_TINY = (
+    "import keras, keras_transfer as kt, sys\n"
+    "name = kt.testing.register_tiny_backbone()\n"
+    "model = kt.TransferModel(kt.backbones.get(name, weights=None, input_shape=(32, 32)), kt.ClassificationHead(2))\n"
+    "model.save(sys.argv[1])\n"
+)
+
+
+@pytest.mark.parametrize("keras_first", [True, False], ids=["keras imported first", "keras_transfer alone"])
+def test_import_registers_the_serializables_only_when_keras_is_already_loaded(tmp_path, keras_first):
+    path = str(tmp_path / "model.keras")
+    saved = subprocess.run([sys.executable, "-c", _SAVE_TINY, path], capture_output=True, text=True,
+                           env=_clean_env(), timeout=300)
+    assert saved.returncode == 0, saved.stderr
+    first = "import keras\n" if keras_first else ""
+    code = (first + "import sys, keras_transfer\n"
+            "print(sys.modules.get('keras_transfer.models') is not None)\n"
+            "import keras\n"
+            "from keras_transfer.testing import register_tiny_backbone\n"  # the test backbone (not models)
+            "register_tiny_backbone()\n"
+            f"model = keras.saving.load_model({path!r})\n"
+            "print(type(model).__name__)\n")
+    result = _python(code)
+    if keras_first:  # registered by the import: the load finds TransferModel and its head
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["True", "TransferModel"]
+    else:  # nothing imported by keras_transfer (stays fast); the first line shows it
+        assert result.stdout.split()[:1] == ["False"]
+
+
 def test_every_public_name_resolves():
     import types
 
