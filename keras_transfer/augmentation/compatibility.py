@@ -1,5 +1,9 @@
 """`check_augmentation_target`: refuse augmentation that cannot apply to a model's inputs (text, audio)."""
 
+from keras_transfer.augmentation.pipeline import AugmentationPipeline
+from keras_transfer.augmentation.random_resized_crop import RandomResizedCrop
+from keras_transfer.augmentation.spec_augment import SpecAugment
+from keras_transfer.augmentation.token_masking import RandomTokenMask
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["check_augmentation_target"]
@@ -32,11 +36,6 @@ def check_augmentation_target(backbone, augmentation) -> None:
     >>> backbone = keras_transfer.backbones.get("mobilenet_v2", weights=None, input_shape=(32, 32))
     >>> keras_transfer.augmentation.check_augmentation_target(backbone, keras_transfer.augmentation.get("light"))
     """
-    from keras_transfer.augmentation.pipeline import AugmentationPipeline
-    from keras_transfer.augmentation.random_resized_crop import RandomResizedCrop
-    from keras_transfer.augmentation.spec_augment import SpecAugment
-    from keras_transfer.augmentation.token_masking import RandomTokenMask
-
     if augmentation is None:
         return
     kind = getattr(backbone, "input_kind", "image") or "image"

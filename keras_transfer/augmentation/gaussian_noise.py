@@ -1,12 +1,11 @@
 """`RandomGaussianNoise`: additive Gaussian pixel noise scaled to the pixel value range, in training only."""
 
-import math
 from typing import Optional, Tuple
 
 import keras
 from keras import ops
 
-from keras_transfer.errors import InvalidConfigError
+from keras_transfer.checks import check_fraction
 
 __all__ = ["RandomGaussianNoise"]
 
@@ -39,11 +38,8 @@ class RandomGaussianNoise(keras.layers.Layer):
         self, stddev: float = 0.03, value_range: Tuple[float, float] = (0, 255), seed: Optional[int] = None, **kwargs
     ):
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or not math.isfinite(stddev) or not 0 < stddev <= 1:
-            raise InvalidConfigError(
-                f"stddev is a fraction of the value range and must be in (0, 1]. Received: stddev={stddev!r}."
-            )
-        self.stddev = float(stddev)
+        self.stddev = check_fraction("stddev", stddev, allow_zero=False,
+                                     expected="a fraction of the value range in (0, 1]")
         self.value_range = (float(value_range[0]), float(value_range[1]))
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -1,11 +1,12 @@
 """`MixUpCutMix`: label-mixing augmentation (MixUp, CutMix) as a batch transform, and its ``fine_tune`` hook."""
 
-import math
 from typing import Optional
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from keras_transfer.checks import check_fraction, check_int, check_positive_number
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
 __all__ = ["MixUpCutMix", "mixing_fit_arguments"]
@@ -14,12 +15,9 @@ __all__ = ["MixUpCutMix", "mixing_fit_arguments"]
 def _alpha(name, value):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InvalidConfigError(
-            f"{name} is the Beta(alpha, alpha) parameter of the mixing weight and must be a positive finite "
-            f"float, or None to turn it off. Received: {name}={value!r}. Typical values: mixup=0.2, cutmix=1.0."
-        )
-    return float(value)
+    return check_positive_number(
+        name, value, expected="the Beta(alpha, alpha) parameter of the mixing weight: a positive finite float, "
+        "or None to turn it off", hint="Typical values: mixup=0.2, cutmix=1.0.")
 
 
 class MixUpCutMix:
@@ -69,12 +67,9 @@ class MixUpCutMix:
             raise InvalidConfigError(
                 "MixUpCutMix needs mixup or cutmix. Received: mixup=None and cutmix=None. Set e.g. mixup=0.2."
             )
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1):
-            raise InvalidConfigError(f"num_classes must be a positive int. Received: num_classes={num_classes!r}.")
-        self.num_classes = num_classes
-        if isinstance(switch_prob, bool) or not isinstance(switch_prob, (int, float)) or not 0 <= switch_prob <= 1:
-            raise InvalidConfigError(f"switch_prob must be in [0, 1]. Received: switch_prob={switch_prob!r}.")
-        self.switch_prob = float(switch_prob)
+        self.num_classes = check_int("num_classes", num_classes, minimum=1, allow_none=True,
+                                     expected="a positive int")
+        self.switch_prob = check_fraction("switch_prob", switch_prob, expected="in [0, 1]")
         self.seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
         self._calls = 0
 
@@ -91,8 +86,6 @@ class MixUpCutMix:
         Raises:
             InvalidInputError: integer ids without ``num_classes``, or labels of another shape.
         """
-        import tensorflow as tf
-
         labels = tf.convert_to_tensor(labels)
         if self.num_classes == 1 and labels.shape.rank in (1, 2):  # one sigmoid output: 0/1 targets are rows
             return tf.reshape(tf.cast(labels, "float32"), [-1, 1])
@@ -128,8 +121,6 @@ class MixUpCutMix:
             ``(batch,)``), ``use_cutmix`` (bool scalar) and ``box`` (int32 ``(batch, 4)``: top, left, bottom,
             right; empty when MixUp is used).
         """
-        import tensorflow as tf
-
         seeds = tf.random.experimental.stateless_split(tf.cast(seed, "int64"), 6)
         order = tf.random.stateless_uniform([batch_size], seeds[0])
         permutation = tf.cast(tf.argsort(order), "int32")
@@ -167,8 +158,6 @@ class MixUpCutMix:
         Returns:
             tuple ``(images float32, labels float32 (batch, classes))``.
         """
-        import tensorflow as tf
-
         x = tf.cast(images, "float32")
         y = self.soft_labels(labels)
         permutation, lam = params["permutation"], params["lam"]
@@ -200,8 +189,6 @@ class MixUpCutMix:
         Returns:
             tuple ``(images, labels)`` as float32 tensors.
         """
-        import tensorflow as tf
-
         if seed is None:
             seed = (self.seed, self._calls)
             self._calls += 1
@@ -227,8 +214,6 @@ class MixUpCutMix:
         Raises:
             InvalidInputError: the dataset does not yield ``(images, labels)`` pairs.
         """
-        import tensorflow as tf
-
         spec = dataset.element_spec
         if not isinstance(spec, tuple) or len(spec) != 2:
             raise InvalidInputError(
@@ -266,8 +251,6 @@ def mixing_fit_arguments(model, x, y, validation_data, *, mixup=None, cutmix=Non
     Raises:
         InvalidConfigError: no classification head, bad alphas, or a ``keras.utils.PyDataset``.
     """
-    import tensorflow as tf
-
     head = getattr(model, "head", None)
     num_classes = getattr(head, "num_classes", None)
     if num_classes is None:

@@ -9,6 +9,7 @@ from keras_transfer.augmentation.gaussian_noise import RandomGaussianNoise
 from keras_transfer.augmentation.keras_cv_resized_crop import KerasCVRandomResizedCrop
 from keras_transfer.augmentation.pipeline import AugmentationPipeline
 from keras_transfer.augmentation.random_resized_crop import RandomResizedCrop, check_range
+from keras_transfer.checks import check_int, is_int, is_number
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["OPS", "PRESETS", "get", "list_ops", "list_presets"]
@@ -41,7 +42,7 @@ PRESETS: Dict[str, list] = {
 
 
 def _number(op, value, low, high, *, low_open=True, unit=""):
-    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+    bad = not is_number(value) or not math.isfinite(value)
     if bad or not ((low < value) if low_open else (low <= value)) or value > high:
         bracket = "(" if low_open else "["
         raise InvalidConfigError(
@@ -100,7 +101,7 @@ def _random_resized_crop(value, seed):
     options = _options("random_resized_crop", value, ("scale", "ratio", "implementation"), shorthand="scale")
     implementation = options.pop("implementation", "core")
     scale = options.get("scale", (0.08, 1.0))
-    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+    if is_number(scale):
         scale = (_number("random_resized_crop", scale, 0, 1.0, unit=" (smallest crop area fraction)"), 1.0)
     ratio = options.get("ratio", (3 / 4, 4 / 3))
     if implementation == "core":
@@ -145,7 +146,7 @@ def _noise(value, seed):
 def _rand_augment(value, seed):
     options = _options("rand_augment", value, ("num_ops", "magnitude"), shorthand="magnitude")
     num_ops = options.get("num_ops", 2)
-    if isinstance(num_ops, bool) or not isinstance(num_ops, int) or not 1 <= num_ops <= 10:
+    if not is_int(num_ops) or not 1 <= num_ops <= 10:
         raise InvalidConfigError(
             f"Augmentation op 'rand_augment': num_ops must be an int in [1, 10]. Received: num_ops={num_ops!r}."
         )
@@ -269,8 +270,7 @@ def get(preset_or_config="medium", seed: Optional[int] = None) -> keras.layers.L
     """
     if isinstance(preset_or_config, keras.layers.Layer):
         return preset_or_config
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise InvalidConfigError(f"seed must be an int or None. Received: seed={seed!r}.")
+    check_int("seed", seed, allow_none=True)
     if preset_or_config is None:
         preset_or_config = "none"
     if isinstance(preset_or_config, str):

@@ -5,7 +5,9 @@ from typing import Optional
 
 import numpy as np
 
-from keras_transfer.errors import InvalidConfigError, InvalidInputError
+from keras_transfer.augmentation.presets import get
+from keras_transfer.checks import check_int
+from keras_transfer.errors import InvalidInputError
 
 __all__ = ["preview"]
 
@@ -47,11 +49,8 @@ def preview(
     """
     from PIL import Image
 
-    from keras_transfer.augmentation.presets import get
-
     for name, value in (("samples", samples), ("max_images", max_images), ("min_cell", min_cell)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidConfigError(f"{name} must be a positive int. Received: {name}={value!r}.")
+        check_int(name, value, minimum=1, expected="a positive int")
     array = np.asarray(images)
     if array.ndim == 3:
         array = array[..., None]

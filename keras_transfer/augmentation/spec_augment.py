@@ -5,15 +5,14 @@ from typing import Optional, Union
 import keras
 from keras import ops
 
+from keras_transfer.checks import check_fraction, check_int, is_number
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
 __all__ = ["SpecAugment"]
 
 
 def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidConfigError(f"{name} must be an int >= 0. Received: {name}={value!r}.")
-    return value
+    return check_int(name, value, minimum=0)
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
@@ -67,10 +66,9 @@ class SpecAugment(keras.layers.Layer):
         self.time_mask_param = _count("time_mask_param", time_mask_param)
         self.num_freq_masks = _count("num_freq_masks", num_freq_masks)
         self.num_time_masks = _count("num_time_masks", num_time_masks)
-        if isinstance(max_time_ratio, bool) or not isinstance(max_time_ratio, (int, float)) or not 0 < max_time_ratio <= 1:
-            raise InvalidConfigError(f"max_time_ratio must be in (0, 1]. Received: max_time_ratio={max_time_ratio!r}.")
-        self.max_time_ratio = float(max_time_ratio)
-        if mask_value != "mean" and (isinstance(mask_value, bool) or not isinstance(mask_value, (int, float))):
+        self.max_time_ratio = check_fraction("max_time_ratio", max_time_ratio, allow_zero=False,
+                                             expected="in (0, 1]")
+        if mask_value != "mean" and not is_number(mask_value):
             raise InvalidConfigError(f"mask_value must be a number or 'mean'. Received: mask_value={mask_value!r}.")
         self.mask_value = mask_value
         self.seed = seed

@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 import keras
 from keras import ops
 
+from keras_transfer.checks import check_fraction, check_int, is_int
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
 __all__ = ["RandomTokenMask"]
@@ -46,15 +47,11 @@ class RandomTokenMask(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise InvalidConfigError(f"rate must be in [0, 1). Received: rate={rate!r}. BERT uses 0.15.")
-        if isinstance(mask_token_id, bool) or not isinstance(mask_token_id, int) or mask_token_id < 0:
-            raise InvalidConfigError(
-                f"mask_token_id must be an int >= 0. Received: mask_token_id={mask_token_id!r}. "
-                "Use the tokenizer's mask id (e.g. tokenizer.mask_token_id) or RandomTokenMask.from_tokenizer."
-            )
+        check_fraction("rate", rate, allow_one=False, expected="in [0, 1)", hint="BERT uses 0.15.")
+        check_int("mask_token_id", mask_token_id, minimum=0, hint="Use the tokenizer's mask id (e.g. "
+                  "tokenizer.mask_token_id) or RandomTokenMask.from_tokenizer.")
         ids = list(unselectable_token_ids or ())
-        if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in ids):
+        if any(not is_int(i) or i < 0 for i in ids):
             raise InvalidConfigError(
                 f"unselectable_token_ids must be ints >= 0. Received: unselectable_token_ids={unselectable_token_ids!r}."
             )

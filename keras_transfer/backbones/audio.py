@@ -14,7 +14,10 @@ from keras import ops
 
 from keras_transfer.backbones.base import BaseBackbone, input_length, resolve_train_bn
 from keras_transfer.backbones.layer_groups import LayerGroup
+from keras_transfer.data.audio import validate_waveforms
+from keras_transfer.checks import check_int
 from keras_transfer.errors import InvalidConfigError, InvalidInputError, WeightsUnavailableError
+from keras_transfer.weights import load_weights_file
 
 __all__ = ["AudioFrontEnd", "AudioBackbone", "AudioBackboneSpec", "audio_specs", "dct_matrix"]
 
@@ -45,9 +48,7 @@ def dct_matrix(num_inputs: int, num_outputs: int) -> np.ndarray:
 
 
 def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidConfigError(f"{name} must be an int >= {minimum}. Received: {name}={value!r}.")
-    return int(value)
+    return check_int(name, value, minimum=minimum)
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
@@ -259,8 +260,6 @@ class AudioBackbone(BaseBackbone):
             raise InvalidConfigError(f"filters must be 3 ints (one per block). Received: filters={filters!r}.")
         self.network = _build_audio_cnn(self.front_end.num_features, self.filters)
         if weights is not None:
-            from keras_transfer.weights import load_weights_file
-
             load_weights_file(self.network, weights)
         if weights_source is None:
             weights_source = "random initialisation" if weights is None else f"file {weights}"
@@ -351,8 +350,6 @@ class AudioBackbone(BaseBackbone):
         Returns:
             np.ndarray float32 ``(N, samples)``.
         """
-        from keras_transfer.data.audio import validate_waveforms
-
         return validate_waveforms(
             x, what=what, channels=1, min_samples=self.front_end.min_samples, num_samples=self.num_samples
         )

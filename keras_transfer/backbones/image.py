@@ -10,6 +10,7 @@ from typing import Callable, Optional, Sequence
 import keras
 
 from keras_transfer.backbones.spec import BackboneSpec
+from keras_transfer.weights import keras_imagenet, load_weights_file
 
 __all__ = ["keras_application_specs", "stage_key"]
 
@@ -54,8 +55,6 @@ def stage_key(pattern: str, stages: Sequence, fixed: Optional[dict] = None) -> C
 
 def _keras_builder(constructor, offline_alternatives: Sequence[str] = _OFFLINE, **extra):
     def build(input_shape, weights):
-        from keras_transfer.weights import keras_imagenet, load_weights_file
-
         kwargs = dict(include_top=False, input_shape=tuple(input_shape), pooling=None, **extra)
         if weights == "imagenet":
             return keras_imagenet(constructor, offline_alternatives=offline_alternatives, **kwargs)
@@ -90,110 +89,95 @@ def _mobilenet_v3_key(stages):
     return key
 
 
+def _block_name(prefix, pattern):
+    """A group key naming a layer ``<prefix><first regex group>``, or None when the regex does not match."""
+    regex = re.compile(pattern)
+
+    def key(name):
+        match = regex.match(name)
+        return f"{prefix}{match.group(1)}" if match else None
+
+    return key
+
+
+def _efficientnet_group(name):
+    found = re.match(r"block(\d)[a-z]_", name)
+    if found:
+        return f"block{found.group(1)}"
+    if name.startswith("stem_"):
+        return "stem"
+    return "top" if name.startswith("top_") else None
+
+
+_RESNET_BLOCK = _block_name("conv", r"conv(\d)_block")
+
+
+def _resnet_group(name):
+    if re.match(r"(conv1_|pool1_)", name):
+        return "stem"
+    if name.startswith("post_"):
+        return "top"
+    return _RESNET_BLOCK(name)
+
+
+def _densenet_group(name):
+    found = re.match(r"conv(\d)_block|pool(\d)_", name)
+    if found:
+        return f"dense{int(found.group(1) or found.group(2)) - 1}"
+    if re.match(r"(conv1_|pool1$)", name):
+        return "stem"
+    if name in ("bn", "relu"):
+        return "top"
+    return None
+
+
+def _convnext_group(name):
+    found = re.search(r"_stage_(\d)_", name)
+    if found:
+        return f"stage{found.group(1)}"
+    found = re.search(r"_downsampling_block_(\d)", name)
+    if found:
+        return f"stage{int(found.group(1)) + 1}"
+    if re.search(r"(_stem|_prestem)", name):
+        return "stem"
+    return None
+
+
+def _application(name, family, constructor, preprocessing, group_key, default_size=224, min_size=32):
+    """The spec of one ``keras.applications`` family (ImageNet weights downloaded by Keras)."""
+    return BackboneSpec(name, family, _keras_builder(constructor), default_size, min_size, preprocessing, group_key,
+                        "Keras download (keras.applications)", _OFFLINE)
+
+
 def keras_application_specs():
     """The registry entries for the keras.applications families.
 
     Returns:
         list of BackboneSpec.
+
+    Examples:
+    >>> specs = keras_transfer.backbones.image.keras_application_specs()
+    >>> [spec.name for spec in specs][:3]
+    ['mobilenet_v2_keras', 'mobilenet_v3_small', 'mobilenet_v3_large']
     """
     apps = keras.applications
-    def block_name(prefix, pattern):
-        regex = re.compile(pattern)
-
-        def key(name):
-            match = regex.match(name)
-            return f"{prefix}{match.group(1)}" if match else None
-
-        return key
-
-    def efficientnet_group(name):
-        found = re.match(r"block(\d)[a-z]_", name)
-        if found:
-            return f"block{found.group(1)}"
-        if name.startswith("stem_"):
-            return "stem"
-        return "top" if name.startswith("top_") else None
-
-    resnet_key = block_name("conv", r"conv(\d)_block")
-
-    def resnet_group(name):
-        if re.match(r"(conv1_|pool1_)", name):
-            return "stem"
-        if name.startswith("post_"):
-            return "top"
-        return resnet_key(name)
-
-    def densenet_group(name):
-        found = re.match(r"conv(\d)_block|pool(\d)_", name)
-        if found:
-            return f"dense{int(found.group(1) or found.group(2)) - 1}"
-        if re.match(r"(conv1_|pool1$)", name):
-            return "stem"
-        if name in ("bn", "relu"):
-            return "top"
-        return None
-
-    def convnext_group(name):
-        found = re.search(r"_stage_(\d)_", name)
-        if found:
-            return f"stage{found.group(1)}"
-        found = re.search(r"_downsampling_block_(\d)", name)
-        if found:
-            return f"stage{int(found.group(1)) + 1}"
-        if re.search(r"(_stem|_prestem)", name):
-            return "stem"
-        return None
-
     return [
-        BackboneSpec(
-            "mobilenet_v2_keras", "MobileNetV2 (keras.applications)", _keras_builder(apps.MobileNetV2),
-            224, 32, "tf", mobilenet_v2_group_key, "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "mobilenet_v3_small", "MobileNetV3Small", _keras_builder(apps.MobileNetV3Small),
-            224, 32, "raw", _mobilenet_v3_key([(0, "stage1"), (2, "stage2"), (7, "stage3"), (10, "stage4")]),
-            "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "mobilenet_v3_large", "MobileNetV3Large", _keras_builder(apps.MobileNetV3Large),
-            224, 32, "raw",
-            _mobilenet_v3_key([(0, "stem"), (2, "stage1"), (5, "stage2"), (11, "stage3"), (14, "stage4")]),
-            "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "efficientnet_b0", "EfficientNetB0", _keras_builder(apps.EfficientNetB0),
-            224, 32, "raw", efficientnet_group, "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "efficientnetv2_b0", "EfficientNetV2B0", _keras_builder(apps.EfficientNetV2B0),
-            224, 32, "raw", efficientnet_group, "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "resnet50_v2", "ResNet50V2", _keras_builder(apps.ResNet50V2),
-            224, 32, "tf", resnet_group, "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "vgg16", "VGG16", _keras_builder(apps.VGG16),
-            224, 32, "caffe", block_name("block", r"block(\d)_"), "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "inception_v3", "InceptionV3", _keras_builder(apps.InceptionV3),
-            299, 75, "tf",
-            stage_key(r"mixed(\d+)", [(2, "mixed0-2"), (7, "mixed3-7"), (10, "mixed8-10")]),
-            "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "xception", "Xception", _keras_builder(apps.Xception),
-            299, 71, "tf",
-            stage_key(r"block(\d+)_", [(1, "stem"), (4, "entry"), (12, "middle"), (14, "exit")]),
-            "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "densenet121", "DenseNet121", _keras_builder(apps.DenseNet121),
-            224, 32, "torch", densenet_group, "Keras download (keras.applications)", _OFFLINE,
-        ),
-        BackboneSpec(
-            "convnext_tiny", "ConvNeXtTiny", _keras_builder(apps.ConvNeXtTiny),
-            224, 32, "raw", convnext_group, "Keras download (keras.applications)", _OFFLINE,
-        ),
+        _application("mobilenet_v2_keras", "MobileNetV2 (keras.applications)", apps.MobileNetV2, "tf",
+                     mobilenet_v2_group_key),
+        _application("mobilenet_v3_small", "MobileNetV3Small", apps.MobileNetV3Small, "raw",
+                     _mobilenet_v3_key([(0, "stage1"), (2, "stage2"), (7, "stage3"), (10, "stage4")])),
+        _application("mobilenet_v3_large", "MobileNetV3Large", apps.MobileNetV3Large, "raw",
+                     _mobilenet_v3_key([(0, "stem"), (2, "stage1"), (5, "stage2"), (11, "stage3"), (14, "stage4")])),
+        _application("efficientnet_b0", "EfficientNetB0", apps.EfficientNetB0, "raw", _efficientnet_group),
+        _application("efficientnetv2_b0", "EfficientNetV2B0", apps.EfficientNetV2B0, "raw", _efficientnet_group),
+        _application("resnet50_v2", "ResNet50V2", apps.ResNet50V2, "tf", _resnet_group),
+        _application("vgg16", "VGG16", apps.VGG16, "caffe", _block_name("block", r"block(\d)_")),
+        _application("inception_v3", "InceptionV3", apps.InceptionV3, "tf",
+                     stage_key(r"mixed(\d+)", [(2, "mixed0-2"), (7, "mixed3-7"), (10, "mixed8-10")]),
+                     default_size=299, min_size=75),
+        _application("xception", "Xception", apps.Xception, "tf",
+                     stage_key(r"block(\d+)_", [(1, "stem"), (4, "entry"), (12, "middle"), (14, "exit")]),
+                     default_size=299, min_size=71),
+        _application("densenet121", "DenseNet121", apps.DenseNet121, "torch", _densenet_group),
+        _application("convnext_tiny", "ConvNeXtTiny", apps.ConvNeXtTiny, "raw", _convnext_group),
     ]

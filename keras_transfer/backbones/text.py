@@ -16,6 +16,7 @@ from keras import ops
 from keras_transfer.backbones.base import BaseBackbone, input_length
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.backbones.text_inputs import TextInputs, as_string_tensor
+from keras_transfer.checks import check_int
 from keras_transfer.errors import InvalidConfigError, WeightsUnavailableError
 from keras_transfer.weights.packages import download_command, package_dir
 
@@ -225,11 +226,8 @@ class TextBackbone(TextInputs, BaseBackbone):
                 f"Text backbones take weights=True (the preset's weights) or None (random init). "
                 f"Received: weights={weights!r}. To reuse trained weights, save and load the whole model (.keras)."
             )
-        if isinstance(sequence_length, bool) or not isinstance(sequence_length, int) or sequence_length < 2:
-            raise InvalidConfigError(
-                f"sequence_length must be an int >= 2 (tokens per text, special tokens included). "
-                f"Received: sequence_length={sequence_length!r}."
-            )
+        check_int("sequence_length", sequence_length, minimum=2,
+                  expected="an int >= 2 (tokens per text, special tokens included)")
         pooling = _check_pooling(pooling)
         keras_hub = _keras_hub()
         try:

@@ -10,6 +10,7 @@ from keras import ops
 from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.backbones.text_inputs import TextInputs, as_string_tensor
+from keras_transfer.checks import check_int
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError, WeightsUnavailableError
 
 __all__ = ["WordVectorBackbone", "OOV_MODES", "read_word_vectors"]
@@ -88,8 +89,7 @@ def read_word_vectors(path, vocabulary_path=None, max_words: Optional[int] = Non
     for file in (path, vocabulary_path):
         if file is not None and not os.path.isfile(file):
             raise WeightsUnavailableError(f"No such word-vector file. Received: {file!r}. Check the path.")
-    if max_words is not None and (isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 1):
-        raise InvalidConfigError(f"max_words must be a positive int or None. Received: max_words={max_words!r}.")
+    check_int("max_words", max_words, minimum=1, allow_none=True, expected="a positive int or None")
     try:
         if path.endswith(".npy"):
             if vocabulary_path is None:
@@ -167,8 +167,7 @@ class WordVectorBackbone(TextInputs, BaseBackbone):
         super().__init__(train_bn=train_bn, **kwargs)
         if oov not in OOV_MODES:
             raise InvalidConfigError(f"Unknown oov mode. Received: oov={oov!r}. Use one of {OOV_MODES}.")
-        if isinstance(sequence_length, bool) or not isinstance(sequence_length, int) or sequence_length < 1:
-            raise InvalidConfigError(f"sequence_length must be a positive int. Received: {sequence_length!r}.")
+        check_int("sequence_length", sequence_length, minimum=1, expected="a positive int")
         words, matrix = None, None
         if vocabulary is not None:
             words, keep = [], []

@@ -10,6 +10,7 @@ the *contents* (shape, dtype, values) raise
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -34,8 +35,6 @@ def _shown_values(values) -> str:
 
 def _is_dataset(obj) -> bool:
     """True for a `tf.data.Dataset`, without importing TensorFlow when it is not loaded."""
-    import sys
-
     tf = sys.modules.get("tensorflow")
     if tf is None:
         return False

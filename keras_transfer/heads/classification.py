@@ -4,6 +4,7 @@ from typing import Sequence
 
 import keras
 
+from keras_transfer.checks import is_int
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.heads.head import Head
 
@@ -41,7 +42,7 @@ class ClassificationHead(Head):
         dropout: float = 0.2,
         **kwargs,
     ):
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        if not is_int(num_classes):
             raise InvalidConfigError(
                 f"num_classes must be an int. Received: num_classes={num_classes!r} "
                 f"of type {type(num_classes).__name__}."

@@ -4,6 +4,7 @@ from typing import Sequence
 
 import keras
 
+from keras_transfer.checks import check_fraction
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["Head"]
@@ -46,8 +47,7 @@ class Head(keras.layers.Layer):
             raise InvalidConfigError(
                 f"hidden_units must be positive integers. Received: hidden_units={hidden_units!r}."
             )
-        if not 0.0 <= float(dropout) < 1.0:
-            raise InvalidConfigError(f"dropout must be in [0, 1). Received: dropout={dropout!r}.")
+        check_fraction("dropout", dropout, allow_one=False, expected="in [0, 1)")
         self.units = int(units)
         self.activation = activation
         self.hidden_units = hidden_units

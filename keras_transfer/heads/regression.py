@@ -4,7 +4,7 @@ from typing import Sequence
 
 import keras
 
-from keras_transfer.errors import InvalidConfigError
+from keras_transfer.checks import check_int
 from keras_transfer.heads.head import Head
 
 __all__ = ["RegressionHead"]
@@ -28,8 +28,7 @@ class RegressionHead(Head):
     """
 
     def __init__(self, units: int = 1, hidden_units: Sequence[int] = (), dropout: float = 0.0, **kwargs):
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise InvalidConfigError(f"units must be a positive int. Received: units={units!r}.")
+        check_int("units", units, minimum=1, expected="a positive int")
         kwargs.pop("activation", None)
         super().__init__(units, None, hidden_units=hidden_units, dropout=dropout, **kwargs)
 
