@@ -6,6 +6,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 from keras_transfer.errors import ExportError, InvalidInputError
+from keras_transfer.export.onnx import require_onnx
+from keras_transfer.native_logs import quiet_native_info
 
 __all__ = ["ExportedModel", "detect_format", "load_exported"]
 
@@ -194,9 +196,7 @@ def _load_saved_model(path):
 
 
 def _load_tflite(path):
-    from ai_edge_litert.interpreter import Interpreter
-
-    from keras_transfer.native_logs import quiet_native_info
+    from ai_edge_litert.interpreter import Interpreter  # the runtime's own package, loaded when used
 
     interpreter = Interpreter(model_path=path)
     with quiet_native_info():  # the first allocation prints "INFO: Created TensorFlow Lite XNNPACK delegate"
@@ -230,8 +230,6 @@ def _load_tflite(path):
 
 
 def _load_onnx(path):
-    from keras_transfer.export.onnx import require_onnx
-
     ort = require_onnx(runtime_only=True)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     inp, = session.get_inputs()

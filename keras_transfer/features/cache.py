@@ -1,9 +1,24 @@
-"""`extract`: run a frozen backbone once over a dataset and cache the features on disk, keyed by a fingerprint."""
+"""`extract`: run a frozen backbone once over a dataset and cache the features on disk, keyed by a fingerprint.
+
+One batched, prefetching ``tf.data`` pass feeds raw inputs (uint8 or float, any size, 1 or 3 channels) to a
+traced function running the backbone in inference mode. Features are written in ``.npy`` shards of about
+64 MiB as they come, so memory stays bounded by one shard whatever the dataset size (memory-mapped arrays and
+tf.data pipelines are never loaded whole). The entry is named by a fingerprint of the backbone name, a sha256
+of its weights, its preprocessing (mode, working resolution, pooling, dtype), the input shape and dtype, a
+sha256 of the data and labels, and the views (with the augmentation's config).
+
+The same call again is a cache hit (nothing runs but the hashes and a check of every shard's size and sha256).
+Any change to a fingerprint part makes a new entry. An entry that is partial (interrupted), corrupt (size or
+sha256 mismatch, unreadable manifest) or holds other features is reported with a ``CacheRebuildWarning`` and
+rebuilt. Entries are published atomically (built in a temporary directory, then renamed), so a crash never
+leaves a half-written entry that looks complete.
+"""
 
 import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -11,8 +26,12 @@ import warnings
 import weakref
 from typing import Optional
 
+import keras
 import numpy as np
+import tensorflow as tf
 
+from keras_transfer.backbones.backbone import Backbone
+from keras_transfer.data.validation import validate_images
 from keras_transfer.errors import CacheDirectoryError, InvalidConfigError, InvalidInputError
 from keras_transfer.features.feature_cache import MANIFEST, FeatureCache
 from keras_transfer.features.fingerprint import (
@@ -83,8 +102,6 @@ def default_view_augmentation():
     Returns:
         keras.Sequential of ``RandomTranslation(0.1, 0.1)`` and ``RandomZoom(0.1)``.
     """
-    import keras
-
     return keras.Sequential(
         [  # fixed layer names: auto-numbered ones changed the cache fingerprint on every call
             keras.layers.RandomTranslation(0.1, 0.1, name="view_translation"),
@@ -98,10 +115,6 @@ class _Source:
     """The data to extract: in-memory / memory-mapped arrays, or a batched tf.data.Dataset."""
 
     def __init__(self, data, batch_size):
-        import tensorflow as tf
-
-        from keras_transfer.data.validation import validate_images
-
         self.batch_size = batch_size
         self.dataset = None
         self.x = self.y = None
@@ -160,8 +173,6 @@ class _Source:
 
     def batches(self):
         """A prefetching tf.data pipeline of raw batches (``x`` or ``(x, y)``); Python runs per batch only."""
-        import tensorflow as tf
-
         if self.dataset is not None:
             return self.dataset.prefetch(tf.data.AUTOTUNE)
         x, y, size = self.x, self.y, self.batch_size
@@ -195,9 +206,6 @@ def _check_int(name, value, minimum, allow_none=False):
 
 def _feature_step(backbone, augmentation, views, signature):
     """A traced function raw batch → features ``(batch, views + 1, *feature_shape)``, backbone frozen."""
-    import keras
-    import tensorflow as tf
-
     key = (
         views, id(augmentation) if views else None, str(signature), backbone.spec.preprocessing,
         tuple(backbone.image_shape), backbone.pooling,
@@ -282,18 +290,10 @@ def extract(
 ) -> FeatureCache:
     """Run the frozen backbone once over ``data`` and store its features (and labels) under ``cache_dir``.
 
-    One batched, prefetching ``tf.data`` pass feeds raw inputs (uint8 or float, any size, 1 or 3 channels)
-    to a traced function running the backbone in inference mode. Features are written in ``.npy`` shards of
-    about 64 MiB as they come, so memory stays bounded by one shard whatever the dataset size (memory-mapped
-    arrays and tf.data pipelines are never loaded whole). The entry is named by a fingerprint of the backbone
-    name, a sha256 of its weights, its preprocessing (mode, working resolution, pooling, dtype), the input
-    shape and dtype, a sha256 of the data and labels, and the views (with the augmentation's config).
-
-    The same call again is a cache hit (nothing runs but the hashes and a check of every shard's size and
-    sha256). Any change to a fingerprint part makes a new entry. An entry that is partial (interrupted),
-    corrupt (size or sha256 mismatch, unreadable manifest) or holds other features is reported with a
-    ``CacheRebuildWarning`` and rebuilt. Entries are published atomically (built in a temporary directory,
-    then renamed), so a crash never leaves a half-written entry that looks complete.
+    Features are written in ``.npy`` shards of about 64 MiB as they come (memory stays bounded by one shard),
+    in an entry named by a fingerprint of the backbone, its weights and preprocessing, the data and the views.
+    The same call again is a cache hit; a partial, corrupt or mismatched entry is rebuilt with a
+    ``CacheRebuildWarning``. See the module docstring for the details.
 
     Args:
         backbone: keras_transfer.backbones.Backbone. Run with ``training=False`` whatever its mode.
@@ -330,8 +330,32 @@ def extract(
     >>> keras_transfer.features.extract(backbone, (x, y), "/tmp/kt-doc-cache", views=2).hit
     True
     """
-    from keras_transfer.backbones.backbone import Backbone
+    views, batch_size, shard_size, augmentation = _check_extract_args(
+        backbone, views, batch_size, shard_size, verify, augmentation
+    )
+    root = prepare_cache_dir(cache_dir)
+    source = _Source(data, batch_size)
+    start = time.perf_counter()
+    parts = fingerprint(
+        backbone, data=source.hash(), input_spec=source.input_spec, views=views, augmentation=augmentation
+    )
+    key = fingerprint_key(parts)
+    entry = _entry_path(root, backbone, key)
+    cache = _open_entry(entry, parts, verify)
+    if cache is None:
+        progress = _progress_bar(source) if verbose else None
+        cache = _build_entry(root, entry, backbone, source, parts, key, verify,
+                             views=views, augmentation=augmentation, shard_size=shard_size, progress=progress)
+    if verbose and cache.hit:
+        print(f"feature cache hit: {entry} ({cache.num_examples} examples)")
+    elif verbose:
+        print(f"feature cache built: {cache.path} ({cache.num_examples} examples, "
+              f"{time.perf_counter() - start:.1f} s)")
+    return cache
 
+
+def _check_extract_args(backbone, views, batch_size, shard_size, verify, augmentation):
+    """``(views, batch_size, shard_size, augmentation)`` checked; the default view augmentation when needed."""
     if not isinstance(backbone, Backbone):
         raise InvalidConfigError(
             "extract needs a keras_transfer Backbone (keras_transfer.backbones.get(name)). "
@@ -344,35 +368,30 @@ def extract(
         raise InvalidConfigError(f"verify must be 'full' or 'size'. Received: verify={verify!r}.")
     if views and augmentation is None:
         augmentation = default_view_augmentation()
-    root = prepare_cache_dir(cache_dir)
-    source = _Source(data, batch_size)
+    return views, batch_size, shard_size, augmentation
 
-    start = time.perf_counter()
-    parts = fingerprint(
-        backbone, data=source.hash(), input_spec=source.input_spec, views=views, augmentation=augmentation
-    )
-    key = fingerprint_key(parts)
-    entry = os.path.join(root, f"{backbone.backbone_name}-{key[:24]}")
-    cache = _open_entry(entry, parts, verify)
-    if cache is not None:
-        if verbose:
-            print(f"feature cache hit: {entry} ({cache.num_examples} examples)")
-        return cache
 
+def _entry_path(root, backbone, key) -> str:
+    return os.path.join(root, f"{backbone.backbone_name}-{key[:24]}")
+
+
+def _build_entry(root, entry, backbone, source, parts, key, verify, *, views, augmentation, shard_size, progress):
+    """Extract into a private temporary directory, then publish it as ``entry`` with one rename.
+
+    When another process published the same entry first, its sound entry is used instead.
+    """
     tmp = os.path.join(root, f".tmp-{os.path.basename(entry)}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     os.makedirs(tmp)
     try:
-        progress = _progress_bar(source) if verbose else None
         manifest = _build(backbone, source, tmp, parts, key, views, augmentation, shard_size, progress)
         if manifest["key"] != key:
             parts, key = manifest["fingerprint"], manifest["key"]
-            entry = os.path.join(root, f"{backbone.backbone_name}-{key[:24]}")
+            entry = _entry_path(root, backbone, key)
             if os.path.exists(entry):
                 _remove(entry)
         try:
             os.rename(tmp, entry)
         except OSError:
-            # Another process published the same entry first: use it if it is sound.
             shutil.rmtree(tmp, ignore_errors=True)
             cache = _open_entry(entry, parts, verify)
             if cache is None:
@@ -387,18 +406,11 @@ def extract(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if verbose:
-        print(f"feature cache built: {entry} ({manifest['num_examples']} examples, "
-              f"{time.perf_counter() - start:.1f} s)")
     return FeatureCache(entry, manifest, hit=False)
 
 
 def _progress_bar(source):
     """A Keras progress bar over the examples to extract (a bar on a terminal, one final line in logs)."""
-    import sys
-
-    import keras
-
     target = len(source.x) if source.x is not None else None
     interactive = getattr(sys.stdout, "isatty", lambda: False)()
     print("extracting features" + (f" of {target} examples" if target is not None else ""))
@@ -409,8 +421,6 @@ def _build(backbone, source, tmp, parts, key, views, augmentation, shard_size, p
     """Extract into ``tmp`` and write the manifest last. Returns the manifest."""
     if views:
         # Create the augmentation's variables (seed state) eagerly, before tracing.
-        import keras
-
         augmentation(keras.ops.zeros((1,) + tuple(d or 32 for d in source.input_spec[0]), "float32"), training=True)
     step = _feature_step(backbone, augmentation, views, source.signature)
     writer = None

@@ -6,6 +6,7 @@ import os
 from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
+import tensorflow as tf
 
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.features.shards import check_shard, read_npy
@@ -181,8 +182,6 @@ class FeatureCache:
         Returns:
             tf.data.Dataset with a known cardinality (``ceil(num_examples / batch_size)`` batches).
         """
-        import tensorflow as tf
-
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidConfigError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}.")
         view = self._check_view(view)
@@ -197,8 +196,6 @@ class FeatureCache:
         return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(tf.data.AUTOTUNE)
 
     def _in_memory_dataset(self, batch_size, shuffle, seed, view):
-        import tensorflow as tf
-
         features, labels = self.load(view=None if view == "random" else view)
         features_t = tf.constant(features)
         labels_t = tf.constant(labels) if labels is not None else None
@@ -218,8 +215,6 @@ class FeatureCache:
         return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
 
     def _streaming_dataset(self, batch_size, shuffle, seed, view):
-        import tensorflow as tf
-
         rng = np.random.default_rng(seed)
         n_views = self.views + 1
         shards = self.manifest["shards"]

@@ -4,6 +4,7 @@ import hashlib
 import json
 from typing import Optional
 
+import keras
 import numpy as np
 
 __all__ = ["FORMAT_VERSION", "data_hash", "fingerprint", "fingerprint_key", "weights_hash"]
@@ -93,8 +94,6 @@ def dataset_hash_update(digest, batch) -> None:
 def _augmentation_config(augmentation) -> Optional[str]:
     if augmentation is None:
         return None
-    import keras
-
     config = keras.saving.serialize_keras_object(augmentation)
     return json.dumps(config, sort_keys=True, default=str)
 

@@ -17,6 +17,7 @@ import numpy as np
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.growth import graph as graph_growth
 from keras_transfer.growth import head as head_growth
+from keras_transfer.models.transfer_model import TransferModel
 
 __all__ = ["ADAPTERS", "GraphAdapter", "ModelAdapter", "TransferModelAdapter", "adapter_for"]
 
@@ -162,8 +163,6 @@ def clone_with_weights(layer):
 
 
 def _is_transfer_model(model) -> bool:
-    from keras_transfer.models.transfer_model import TransferModel
-
     return isinstance(model, TransferModel)
 
 

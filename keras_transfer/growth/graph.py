@@ -11,6 +11,7 @@ from typing import List, Optional, Tuple
 
 import keras
 import numpy as np
+from keras.src.models.functional import Functional
 
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.growth import mapping as net2net_math
@@ -164,8 +165,6 @@ class LayerGraph:
 
 
 def _is_functional(model) -> bool:
-    from keras.src.models.functional import Functional
-
     return isinstance(model, Functional) and not isinstance(model, keras.Sequential)
 
 

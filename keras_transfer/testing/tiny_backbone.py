@@ -2,15 +2,18 @@
 
 import keras
 
+from keras_transfer.backbones.image import stage_key
+from keras_transfer.backbones.registry import register
+from keras_transfer.backbones.spec import BackboneSpec
+from keras_transfer.errors import WeightsUnavailableError
+from keras_transfer.weights import load_weights_file
+
 __all__ = ["TINY_BACKBONE", "register_tiny_backbone"]
 
 TINY_BACKBONE = "tiny_cnn"
 
 
 def _build_tiny(input_shape, weights):
-    from keras_transfer.errors import WeightsUnavailableError
-    from keras_transfer.weights import load_weights_file
-
     if weights == "imagenet":
         raise WeightsUnavailableError(
             "tiny_cnn is a test backbone without pretrained weights. Received: weights='imagenet'. "
@@ -41,10 +44,6 @@ def register_tiny_backbone() -> str:
     >>> keras_transfer.backbones.get(name, weights=None).output_dim
     32
     """
-    from keras_transfer.backbones.image import stage_key
-    from keras_transfer.backbones.registry import register
-    from keras_transfer.backbones.spec import BackboneSpec
-
     spec = BackboneSpec(
         TINY_BACKBONE, "tiny test CNN", _build_tiny, 32, 8, "tf",
         stage_key(r"block(\d)_", [(1, "block1"), (2, "block2"), (3, "block3")]),

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from keras_transfer.testing.tiny_backbone import register_tiny_backbone
+
 __all__ = ["tiny_recipe_config", "write_tiny_arrays"]
 
 
@@ -37,8 +39,6 @@ def tiny_recipe_config(arrays_path, output_dir, **changes) -> dict:
     Returns:
         dict.
     """
-    from keras_transfer.testing.tiny_backbone import register_tiny_backbone
-
     register_tiny_backbone()
     config = {
         "name": "tiny",
