@@ -8,9 +8,11 @@ block table unchanged. Convolutions use TF-style ``"same"`` padding (Keras' ``pa
 ``top_conv``), so name-based grouping (``block(\\d)``) works the same on both.
 """
 
+import functools
+
 import keras
 
-from keras_transfer.backbones.rebuilt import check_input_shape, classifier_top
+from keras_transfer.backbones.rebuilt import classifier_top, conv_bn, image_input
 from keras_transfer.weights.torch_layout import efficientnet_lite0_blocks
 
 __all__ = ["build_efficientnet_lite0"]
@@ -42,43 +44,31 @@ def build_efficientnet_lite0(input_shape=(224, 224, 3), include_top=False, class
             blocks, as in Keras' EfficientNet); active only in training.
 
     Returns:
-        keras.Model: a Functional model.
+        keras.Model: the Functional model, ending in logits when ``include_top``.
 
     Examples:
-
     >>> from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite0
-    >>> model = build_efficientnet_lite0(input_shape=(96, 96, 3))
-    >>> model.output_shape
+    >>> build_efficientnet_lite0(input_shape=(96, 96, 3)).output_shape
     (None, 3, 3, 1280)
     """
-    shape = check_input_shape(input_shape)
-    inputs = keras.Input(shape=shape, name="input_layer")
-    x = keras.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = _bn("stem_bn")(x)
-    x = keras.layers.ReLU(6.0, name="stem_activation")(x)
-
+    inputs = image_input(input_shape)
+    conv2d = functools.partial(keras.layers.Conv2D, use_bias=False)
+    x = conv_bn(inputs, conv2d(32, 3, strides=2, padding="same", name="stem_conv"), _bn("stem_bn"), "stem_activation")
     specs = efficientnet_lite0_blocks()
     for index, (prefix, kernel, c_in, c_out, expand, stride) in enumerate(specs):
         shortcut = x
         if expand != 1:
-            x = keras.layers.Conv2D(c_in * expand, 1, use_bias=False, name=prefix + "expand_conv")(x)
-            x = _bn(prefix + "expand_bn")(x)
-            x = keras.layers.ReLU(6.0, name=prefix + "expand_activation")(x)
-        x = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False,
-                                         name=prefix + "dwconv")(x)
-        x = _bn(prefix + "bn")(x)
-        x = keras.layers.ReLU(6.0, name=prefix + "activation")(x)
-        x = keras.layers.Conv2D(c_out, 1, use_bias=False, name=prefix + "project_conv")(x)
-        x = _bn(prefix + "project_bn")(x)
+            x = conv_bn(x, conv2d(c_in * expand, 1, name=prefix + "expand_conv"), _bn(prefix + "expand_bn"),
+                        prefix + "expand_activation")
+        x = conv_bn(x, keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False,
+                                                    name=prefix + "dwconv"), _bn(prefix + "bn"), prefix + "activation")
+        x = conv_bn(x, conv2d(c_out, 1, name=prefix + "project_conv"), _bn(prefix + "project_bn"))
         if stride == 1 and c_in == c_out:
             rate = drop_connect_rate * index / len(specs)
             if rate > 0:
                 x = keras.layers.Dropout(rate, noise_shape=(None, 1, 1, 1), name=prefix + "drop")(x)
             x = keras.layers.Add(name=prefix + "add")([x, shortcut])
-
-    x = keras.layers.Conv2D(1280, 1, use_bias=False, name="top_conv")(x)
-    x = _bn("top_bn")(x)
-    x = keras.layers.ReLU(6.0, name="top_activation")(x)
+    x = conv_bn(x, conv2d(1280, 1, name="top_conv"), _bn("top_bn"), "top_activation")
     if include_top:
         x = classifier_top(x, classes)
     return keras.Model(inputs, x, name=name)

@@ -5,7 +5,7 @@ import keras
 
 from keras_transfer.errors import InvalidConfigError
 
-__all__ = ["check_input_shape", "classifier_top"]
+__all__ = ["check_input_shape", "image_input", "conv_bn", "classifier_top"]
 
 
 def check_input_shape(input_shape, min_size=32):
@@ -33,6 +33,50 @@ def check_input_shape(input_shape, min_size=32):
             f"Received: input_shape={input_shape}. Use e.g. input_shape=(224, 224, 3)."
         )
     return shape
+
+
+def image_input(input_shape, min_size=32):
+    """The ``keras.Input`` named ``"input_layer"`` of a rebuilt network, its shape checked first.
+
+    Args:
+        input_shape: sequence of 3 ints or None: ``(height, width, 3)``.
+        min_size: int. The smallest side the architecture accepts.
+
+    Returns:
+        KerasTensor: the model input.
+
+    Raises:
+        InvalidConfigError: as :func:`check_input_shape`.
+
+    Examples:
+    >>> from keras_transfer.backbones.rebuilt import image_input
+    >>> image_input((64, 64, 3)).shape
+    (None, 64, 64, 3)
+    """
+    return keras.Input(shape=check_input_shape(input_shape, min_size), name="input_layer")
+
+
+def conv_bn(x, conv, batch_norm, relu_name=None):
+    """``conv`` → ``batch_norm`` → ``ReLU(6)`` named ``relu_name`` (no activation when it is None).
+
+    Args:
+        x: KerasTensor. The input feature map.
+        conv: keras.layers.Layer. The (depthwise) convolution, named.
+        batch_norm: keras.layers.BatchNormalization. Named, with the network's epsilon and momentum.
+        relu_name: str or None. Name of the ReLU6; None for a linear output (projections).
+
+    Returns:
+        KerasTensor.
+
+    Examples:
+    >>> from keras_transfer.backbones.rebuilt import conv_bn
+    >>> x = conv_bn(keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 1, name="c"),
+    ...             keras.layers.BatchNormalization(name="bn"), relu_name="relu")
+    >>> x.shape
+    (None, 8, 8, 4)
+    """
+    x = batch_norm(conv(x))
+    return keras.layers.ReLU(6.0, name=relu_name)(x) if relu_name else x
 
 
 def classifier_top(x, classes):

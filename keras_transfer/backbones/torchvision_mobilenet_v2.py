@@ -9,9 +9,11 @@ inverted residual blocks. Layer names are those of ``keras.applications.MobileNe
 (``block_(\\d+)_``) works the same on both.
 """
 
+import functools
+
 import keras
 
-from keras_transfer.backbones.rebuilt import check_input_shape, classifier_top
+from keras_transfer.backbones.rebuilt import classifier_top, conv_bn, image_input
 from keras_transfer.weights.torch_layout import mobilenet_v2_blocks
 
 __all__ = ["build_torchvision_mobilenet_v2"]
@@ -50,34 +52,25 @@ def build_torchvision_mobilenet_v2(input_shape=(224, 224, 3), include_top=False,
     >>> model.output_shape
     (None, 3, 3, 1280)
     """
-    shape = check_input_shape(input_shape)
-    inputs = keras.Input(shape=shape, name="input_layer")
+    inputs = image_input(input_shape)
+    conv2d = functools.partial(keras.layers.Conv2D, use_bias=False)
     x = keras.layers.ZeroPadding2D(1, name="Conv1_pad")(inputs)
-    x = keras.layers.Conv2D(32, 3, strides=2, padding="valid", use_bias=False, name="Conv1")(x)
-    x = _bn("bn_Conv1")(x)
-    x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
-
+    x = conv_bn(x, conv2d(32, 3, strides=2, padding="valid", name="Conv1"), _bn("bn_Conv1"), "Conv1_relu")
     channels = 32
     for prefix, t, out, stride in mobilenet_v2_blocks():
         shortcut = x
         if t != 1:
-            x = keras.layers.Conv2D(channels * t, 1, use_bias=False, name=prefix + "expand")(x)
-            x = _bn(prefix + "expand_BN")(x)
-            x = keras.layers.ReLU(6.0, name=prefix + "expand_relu")(x)
+            x = conv_bn(x, conv2d(channels * t, 1, name=prefix + "expand"), _bn(prefix + "expand_BN"),
+                        prefix + "expand_relu")
         x = keras.layers.ZeroPadding2D(1, name=prefix + "pad")(x)
-        x = keras.layers.DepthwiseConv2D(3, strides=stride, padding="valid", use_bias=False,
-                                         name=prefix + "depthwise")(x)
-        x = _bn(prefix + "depthwise_BN")(x)
-        x = keras.layers.ReLU(6.0, name=prefix + "depthwise_relu")(x)
-        x = keras.layers.Conv2D(out, 1, use_bias=False, name=prefix + "project")(x)
-        x = _bn(prefix + "project_BN")(x)
+        x = conv_bn(x, keras.layers.DepthwiseConv2D(3, strides=stride, padding="valid", use_bias=False,
+                                                    name=prefix + "depthwise"),
+                    _bn(prefix + "depthwise_BN"), prefix + "depthwise_relu")
+        x = conv_bn(x, conv2d(out, 1, name=prefix + "project"), _bn(prefix + "project_BN"))
         if stride == 1 and channels == out:
             x = keras.layers.Add(name=prefix + "add")([shortcut, x])
         channels = out
-
-    x = keras.layers.Conv2D(1280, 1, use_bias=False, name="Conv_1")(x)
-    x = _bn("Conv_1_bn")(x)
-    x = keras.layers.ReLU(6.0, name="out_relu")(x)
+    x = conv_bn(x, conv2d(1280, 1, name="Conv_1"), _bn("Conv_1_bn"), "out_relu")
     if include_top:
         x = classifier_top(x, classes)
     return keras.Model(inputs, x, name=name)
