@@ -83,6 +83,17 @@ def _check_head(head):
             )
 
 
+def _hidden_layer_index(head, layer_name: str, argument: str, problem: str, fix: str) -> int:
+    """The index of hidden layer ``layer_name`` of a checked head; the output layer is refused with ``problem``."""
+    _check_head(head)
+    index = resolve_head_layer(head, layer_name, argument)
+    if index == len(head.hidden_layers):
+        raise InvalidConfigError(
+            f"{problem} Received: {argument}={layer_name!r}. {fix}: {head_layer_names(head)[:-1]}."
+        )
+    return index
+
+
 def widen_head(head, layer_name: str, new_units: int, *, noise: float, rng: np.random.Generator):
     """A copy of ``head`` whose hidden layer ``layer_name`` has ``new_units`` units, computing the same function.
 
@@ -99,14 +110,11 @@ def widen_head(head, layer_name: str, new_units: int, *, noise: float, rng: np.r
     Raises:
         InvalidConfigError: unknown layer, the output layer, or ``new_units`` not larger.
     """
-    _check_head(head)
-    index = resolve_head_layer(head, layer_name, "layer_name")
-    if index == len(head.hidden_layers):
-        raise InvalidConfigError(
-            f"The output layer {head.output_layer.name!r} of head {head.name!r} sets the number of outputs and "
-            f"cannot be widened. Received: layer_name={layer_name!r}. Widen a hidden layer: "
-            f"{head_layer_names(head)[:-1]}."
-        )
+    index = _hidden_layer_index(
+        head, layer_name, "layer_name",
+        f"The output layer {head.output_layer.name!r} of head {head.name!r} sets the number of outputs and "
+        "cannot be widened.", "Widen a hidden layer",
+    )
     layer = head.hidden_layers[index]
     old_units = int(layer.units)
     check_new_units(layer.name, old_units, new_units)
@@ -144,14 +152,11 @@ def deepen_head(head, after_layer_name: str, *, noise: float, rng: np.random.Gen
     Raises:
         InvalidConfigError: unknown layer, the output layer, or a non-idempotent hidden activation.
     """
-    _check_head(head)
-    index = resolve_head_layer(head, after_layer_name, "after_layer_name")
-    if index == len(head.hidden_layers):
-        raise InvalidConfigError(
-            f"Layer {head.output_layer.name!r} is the output of head {head.name!r}; a layer after it would "
-            f"become the output. Received: after_layer_name={after_layer_name!r}. Insert after a hidden layer: "
-            f"{head_layer_names(head)[:-1]}."
-        )
+    index = _hidden_layer_index(
+        head, after_layer_name, "after_layer_name",
+        f"Layer {head.output_layer.name!r} is the output of head {head.name!r}; a layer after it would become "
+        "the output.", "Insert after a hidden layer",
+    )
     activation = activation_name(keras.activations.get(getattr(head, "hidden_activation", "relu")))
     if activation is not None and activation not in IDEMPOTENT_ACTIVATIONS:
         raise InvalidConfigError(
