@@ -5,13 +5,14 @@ from typing import Optional, Tuple
 import keras
 from keras import ops
 
+from keras_transfer.augmentation.shape_preserving import ShapePreservingAugmentation
 from keras_transfer.checks import check_fraction
 
 __all__ = ["RandomGaussianNoise"]
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class RandomGaussianNoise(keras.layers.Layer):
+class RandomGaussianNoise(ShapePreservingAugmentation):
     """Add zero-mean Gaussian noise whose standard deviation is a fraction of the value range.
 
     ``keras.layers.GaussianNoise`` caps its standard deviation at 1, which is 0.4 % of a raw ``[0, 255]``
@@ -34,6 +35,8 @@ class RandomGaussianNoise(keras.layers.Layer):
     True
     """
 
+    config_keys = ("stddev", "value_range", "seed")
+
     def __init__(
         self, stddev: float = 0.03, value_range: Tuple[float, float] = (0, 255), seed: Optional[int] = None, **kwargs
     ):
@@ -50,11 +53,3 @@ class RandomGaussianNoise(keras.layers.Layer):
         x = ops.cast(inputs, self.compute_dtype)
         scale = self.stddev * (self.value_range[1] - self.value_range[0])
         return x + scale * keras.random.normal(ops.shape(x), seed=self.seed_generator, dtype=self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(stddev=self.stddev, value_range=self.value_range, seed=self.seed)
-        return config

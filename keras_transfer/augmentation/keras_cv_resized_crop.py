@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 import keras
 
 from keras_transfer.augmentation.random_resized_crop import check_range
+from keras_transfer.augmentation.shape_preserving import ShapePreservingAugmentation
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["KerasCVRandomResizedCrop"]
@@ -23,7 +24,7 @@ def _import_keras_cv():
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class KerasCVRandomResizedCrop(keras.layers.Layer):
+class KerasCVRandomResizedCrop(ShapePreservingAugmentation):
     """``keras_cv.layers.RandomCropAndResize`` sized to its input, active in training only.
 
     keras-cv (frozen upstream at 0.9) needs the output size up front; this wrapper builds it at the input's
@@ -42,6 +43,8 @@ class KerasCVRandomResizedCrop(keras.layers.Layer):
     >>> config = {"random_resized_crop": {"implementation": "keras_cv"}}  # needs the cv extra (keras-cv)
     >>> crop = keras_transfer.augmentation.get(config)  # doctest: +SKIP
     """
+
+    config_keys = ("scale", "ratio", "seed")
 
     def __init__(
         self,
@@ -70,11 +73,3 @@ class KerasCVRandomResizedCrop(keras.layers.Layer):
         if not training:
             return inputs
         return self.crop(inputs, training=True)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(scale=self.scale, ratio=self.ratio, seed=self.seed)
-        return config

@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 import keras
 from keras import ops
 
+from keras_transfer.augmentation.shape_preserving import ShapePreservingAugmentation
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["RandomResizedCrop", "check_range"]
@@ -49,7 +50,7 @@ def check_range(name: str, value, low: float, high: float, *, hint: str = "") ->
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class RandomResizedCrop(keras.layers.Layer):
+class RandomResizedCrop(ShapePreservingAugmentation):
     """Inception-style random resized crop that keeps the input size (core Keras ops, any backend).
 
     For every image a crop area (fraction of the image) is drawn from ``scale`` and an aspect ratio
@@ -78,6 +79,8 @@ class RandomResizedCrop(keras.layers.Layer):
     >>> crop(np.zeros((2, 32, 32, 3), "float32"), training=True).shape
     TensorShape([2, 32, 32, 3])
     """
+
+    config_keys = ("scale", "ratio", "seed")
 
     def __init__(
         self,
@@ -154,11 +157,3 @@ class RandomResizedCrop(keras.layers.Layer):
             images, ops.cast(transform, images.dtype), interpolation="bilinear", fill_mode="nearest"
         )
         return outputs[0] if unbatched else outputs
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(scale=self.scale, ratio=self.ratio, seed=self.seed)
-        return config

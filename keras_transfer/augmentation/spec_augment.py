@@ -5,6 +5,7 @@ from typing import Optional, Union
 import keras
 from keras import ops
 
+from keras_transfer.augmentation.shape_preserving import ShapePreservingAugmentation
 from keras_transfer.checks import check_fraction, check_int, is_number
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
@@ -16,7 +17,7 @@ def _count(name, value):
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class SpecAugment(keras.layers.Layer):
+class SpecAugment(ShapePreservingAugmentation):
     """Random time and frequency masks on spectrograms; the identity at inference.
 
     Place it after a spectrogram / MFCC front end (e.g. after ``keras.layers.MelSpectrogram`` or the audio
@@ -49,6 +50,9 @@ class SpecAugment(keras.layers.Layer):
     >>> float(np.min(layer(spectrograms, training=True)))
     0.0
     """
+
+    config_keys = ("freq_mask_param", "time_mask_param", "num_freq_masks", "num_time_masks", "max_time_ratio",
+                   "mask_value", "seed")
 
     def __init__(
         self,
@@ -117,19 +121,3 @@ class SpecAugment(keras.layers.Layer):
         else:
             fill = ops.cast(self.mask_value, x.dtype)
         return ops.where(masked, ops.cast(fill, x.dtype), x)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            freq_mask_param=self.freq_mask_param,
-            time_mask_param=self.time_mask_param,
-            num_freq_masks=self.num_freq_masks,
-            num_time_masks=self.num_time_masks,
-            max_time_ratio=self.max_time_ratio,
-            mask_value=self.mask_value,
-            seed=self.seed,
-        )
-        return config

@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 import keras
 from keras import ops
 
+from keras_transfer.augmentation.shape_preserving import ShapePreservingAugmentation
 from keras_transfer.checks import check_fraction, check_int, is_int
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
@@ -12,7 +13,7 @@ __all__ = ["RandomTokenMask"]
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class RandomTokenMask(keras.layers.Layer):
+class RandomTokenMask(ShapePreservingAugmentation):
     """Replace a random share of token ids with the mask token during training; the identity at inference.
 
     Works on integer token ids ``(batch, sequence)`` (or a keras_hub preprocessor's dict output, whose
@@ -37,6 +38,8 @@ class RandomTokenMask(keras.layers.Layer):
     >>> np.asarray(mask(ids)).tolist()  # inference: unchanged
     [[101, 7, 8, 9, 102, 0]]
     """
+
+    config_keys = ("rate", "mask_token_id", "unselectable_token_ids", "seed")
 
     def __init__(
         self,
@@ -123,15 +126,7 @@ class RandomTokenMask(keras.layers.Layer):
             return outputs
         return masked
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            rate=self.rate,
-            mask_token_id=self.mask_token_id,
-            unselectable_token_ids=list(self.unselectable_token_ids),
-            seed=self.seed,
-        )
+        config["unselectable_token_ids"] = list(self.unselectable_token_ids)
         return config
