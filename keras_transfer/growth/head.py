@@ -84,10 +84,12 @@ def _check_head(head):
 
 
 def _hidden_layer_index(head, layer_name: str, argument: str, problem: str, fix: str) -> int:
-    """The index of hidden layer ``layer_name`` of a checked head; the output layer is refused with ``problem``."""
+    """The index of hidden layer ``layer_name`` of a checked head; the output layer is refused with ``problem``
+    (a template naming ``{output}`` and ``{head}``)."""
     _check_head(head)
     index = resolve_head_layer(head, layer_name, argument)
     if index == len(head.hidden_layers):
+        problem = problem.format(output=head.output_layer.name, head=head.name)
         raise InvalidConfigError(
             f"{problem} Received: {argument}={layer_name!r}. {fix}: {head_layer_names(head)[:-1]}."
         )
@@ -112,8 +114,8 @@ def widen_head(head, layer_name: str, new_units: int, *, noise: float, rng: np.r
     """
     index = _hidden_layer_index(
         head, layer_name, "layer_name",
-        f"The output layer {head.output_layer.name!r} of head {head.name!r} sets the number of outputs and "
-        "cannot be widened.", "Widen a hidden layer",
+        "The output layer {output!r} of head {head!r} sets the number of outputs and cannot be widened.",
+        "Widen a hidden layer",
     )
     layer = head.hidden_layers[index]
     old_units = int(layer.units)
@@ -154,8 +156,8 @@ def deepen_head(head, after_layer_name: str, *, noise: float, rng: np.random.Gen
     """
     index = _hidden_layer_index(
         head, after_layer_name, "after_layer_name",
-        f"Layer {head.output_layer.name!r} is the output of head {head.name!r}; a layer after it would become "
-        "the output.", "Insert after a hidden layer",
+        "Layer {output!r} is the output of head {head!r}; a layer after it would become the output.",
+        "Insert after a hidden layer",
     )
     activation = activation_name(keras.activations.get(getattr(head, "hidden_activation", "relu")))
     if activation is not None and activation not in IDEMPOTENT_ACTIVATIONS:
