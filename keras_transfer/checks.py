@@ -233,7 +233,7 @@ def check_positive_number(name, value, *, allow_none=False, expected="a positive
     >>> check_positive_number("learning_rate", float("nan"), hint="Use e.g. learning_rate=1e-3.")
     Traceback (most recent call last):
     ...
-    keras_transfer.errors.InvalidConfigError: learning_rate must be a positive finite float. Received: learning_rate=nan. Use e.g. learning_rate=1e-3.
+    keras_transfer.errors.InvalidConfigError: learning_rate must be a positive finite float. Received: learning_rate=nan. ...
     """
     return check_number(name, value, minimum=0, min_inclusive=False, allow_none=allow_none,
                         expected=expected, hint=hint)
@@ -247,15 +247,15 @@ def check_fraction(name, value, *, allow_zero=True, allow_one=True, allow_none=F
         value: object. The value to check.
         allow_zero: bool. Whether 0 is allowed.
         allow_one: bool. Whether 1 is allowed.
-        allow_none: bool. Whether None is accepted (and returned).
-        expected: str or None. What ``name`` must be, replacing the generated "a number in [0, 1)".
-        hint: str or None. The fix, appended to the message.
+        allow_none: bool. Accept None (and return it).
+        expected: str or None. Replaces the generated "a number in [0, 1)" in the message.
+        hint: str or None. Appended to the message: the fix.
 
     Returns:
-        float or None: ``value`` as a Python float.
+        float or None: the fraction, as a Python float.
 
     Raises:
-        InvalidConfigError: if ``value`` is not a number in the interval.
+        InvalidConfigError: outside the interval, or not a number at all.
 
     Examples:
     >>> from keras_transfer.checks import check_fraction

@@ -166,17 +166,17 @@ def efficientnet_lite0_to_keras(state_dict):
             :func:`keras_transfer.weights.read_torch_checkpoint`.
 
     Returns:
-        dict[str, list[numpy.ndarray]]: Keras layer name → weights in ``layer.get_weights()`` order.
+        dict[str, list[numpy.ndarray]]: the weights by Keras layer name, as ``set_weights_by_layer_name`` takes them.
 
     Raises:
-        CorruptWeightsError: a parameter the architecture needs is missing.
+        CorruptWeightsError: the state dict lacks a parameter (the message names it).
 
     Examples:
     >>> from keras_transfer.weights.torch_layout import efficientnet_lite0_to_keras
     >>> weights = efficientnet_lite0_to_keras({})
     Traceback (most recent call last):
     ...
-    keras_transfer.errors.CorruptWeightsError: The EfficientNet-Lite0 state dict has no '_conv_stem.weight'. Received 0 keys, e.g. []. Pass the state dict of an efficientnet_pytorch-style Lite0 model.
+    keras_transfer.errors.CorruptWeightsError: The EfficientNet-Lite0 state dict has no '_conv_stem.weight'. ...
     """
     state = _StateDict(state_dict, "EfficientNet-Lite0",
                        "Pass the state dict of an efficientnet_pytorch-style Lite0 model.")
