@@ -269,16 +269,6 @@ class TextBackbone(TextInputs, BaseBackbone):
         """Tokens per text (special tokens included)."""
         return int(self.preprocessor.sequence_length)
 
-    def build(self, input_shape):
-        self.built = True
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.output_dim)
-
-    def compute_output_spec(self, inputs, training=None):
-        # Symbolic calls (model building, loading) never run the tokenizer on placeholder tensors.
-        return keras.KerasTensor((inputs.shape[0], self.output_dim), dtype=self.compute_dtype)
-
     # ------------------------------------------------------------------- call
     def tokenize(self, texts):
         """The network's inputs for raw strings.

@@ -50,7 +50,17 @@ def as_string_tensor(inputs, name: str):
 
 
 class TextInputs:
-    """Mixin of the backbones that read raw strings: their pre-training checks of arrays and datasets."""
+    """Mixin of the backbones that read raw strings ``(batch,)``: output shapes and pre-training checks."""
+
+    def build(self, input_shape):
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_dim)
+
+    def compute_output_spec(self, inputs, training=None):
+        # Symbolic calls (model building, loading) never run the tokenizer on placeholder tensors.
+        return keras.KerasTensor((inputs.shape[0], self.output_dim), dtype=self.compute_dtype)
 
     def validate_inputs(self, x, what: str = "x"):
         """Check raw texts before training (``keras_transfer.data.validate_texts``).

@@ -251,15 +251,6 @@ class WordVectorBackbone(TextInputs, BaseBackbone):
         """Vector size."""
         return self.embedding_dim
 
-    def build(self, input_shape):
-        self.built = True
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.embedding_dim)
-
-    def compute_output_spec(self, inputs, training=None):
-        return keras.KerasTensor((inputs.shape[0], self.embedding_dim), dtype=self.compute_dtype)
-
     def call(self, inputs, training=None):
         ids = self.vectorizer(as_string_tensor(inputs, self.backbone_name))
         vectors = self.network(ids, training=self._network_training(training))
