@@ -252,13 +252,12 @@ def mixing_fit_arguments(model, x, y, validation_data, *, mixup=None, cutmix=Non
         InvalidConfigError: no classification head, bad alphas, or a ``keras.utils.PyDataset``.
     """
     head = getattr(model, "head", None)
-    num_classes = getattr(head, "num_classes", None)
-    if num_classes is None:
+    if getattr(head, "num_classes", None) is None:
         raise InvalidConfigError(
             "MixUp / CutMix mix class labels and need a classification head. "
             f"Received: mixup={mixup!r}, cutmix={cutmix!r} with a {type(head).__name__}. Use mixup=None, cutmix=None."
         )
-    mixer = MixUpCutMix(mixup=mixup, cutmix=cutmix, num_classes=num_classes)
+    mixer = MixUpCutMix(mixup=mixup, cutmix=cutmix, num_classes=head.num_classes)
     if cache_dir is not None:
         raise InvalidConfigError(
             "MixUp / CutMix mix images before the backbone, so they cannot train on cached features. "
@@ -283,6 +282,8 @@ def mixing_fit_arguments(model, x, y, validation_data, *, mixup=None, cutmix=Non
     train = mixer.apply_to_dataset(train).prefetch(tf.data.AUTOTUNE)
     if multi_label:
         return train, validation_data, None, None
+
+    num_classes = head.num_classes
 
     def one_hot(labels):
         labels = np.asarray(labels)

@@ -118,7 +118,8 @@ def list_backbones() -> List[str]:
         list of str.
 
     Examples:
-    >>> "mobilenet_v2" in keras_transfer.backbones.list_backbones()
+    >>> names = keras_transfer.backbones.list_backbones()
+    >>> "mobilenet_v2" in names and names == sorted(names)
     True
     """
     return sorted(_SPECS)

@@ -180,20 +180,25 @@ def _root_folder(path) -> str:
             f"`path` must be a folder path (str or os.PathLike). Received: "
             f"path={path!r} of type {type(path).__name__}."
         ) from None
+    if not os.path.isdir(root):
+        raise _not_a_folder(root)
+    return root
+
+
+def _not_a_folder(root: str) -> InvalidInputError:
+    """The error for a `path` that is missing, or a file (an archive gets its own hint)."""
     if not os.path.exists(root):
-        raise InvalidInputError(
+        return InvalidInputError(
             f"The image folder does not exist. Received: path={root!r} (absolute: "
             f"{os.path.abspath(root)!r}). Check the path and the working directory."
         )
-    if not os.path.isdir(root):
-        hint = ""
-        if root.lower().endswith((".zip", ".tar", ".tar.gz", ".tgz")):
-            hint = " It looks like an archive: extract it first."
-        raise InvalidInputError(
-            f"`path` must be a directory with one sub-folder per class, but it is a "
-            f"file. Received: path={root!r}.{hint}"
-        )
-    return root
+    hint = ""
+    if root.lower().endswith((".zip", ".tar", ".tar.gz", ".tgz")):
+        hint = " It looks like an archive: extract it first."
+    return InvalidInputError(
+        f"`path` must be a directory with one sub-folder per class, but it is a "
+        f"file. Received: path={root!r}.{hint}"
+    )
 
 
 def _class_files(root: str) -> dict:
