@@ -3,7 +3,7 @@
 import time
 from pathlib import Path
 
-__all__ = ["register", "run", "run_demo", "scratch_baseline"]
+__all__ = ["register", "run", "run_demo"]
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "saved_models" / "demo"
 
@@ -46,7 +46,9 @@ def run_demo(
     import keras
 
     from keras_transfer.backbones import get
-    from keras_transfer.cli.demo_common import demo_record, print_comparison, save_demo, train_transfer
+    from keras_transfer.cli.demo_common import (
+        demo_record, print_comparison, save_demo, scratch_baseline, train_transfer,
+    )
     from keras_transfer.data import load_dataset
 
     start = time.perf_counter()
@@ -86,41 +88,6 @@ def run_demo(
     title = f"Animal-MNIST, {n_per_class} labels per class, {len(test[0])} test images"
     print_comparison(title, scores, seconds, output_dir)
     return results
-
-
-def scratch_baseline(num_classes: int, train, validation, test, image_size: int, epochs: int, seed: int, verbose=2):
-    """The demo's baseline: MobileNetV2 without pretrained weights, every layer trained at 1e-3, then scored.
-
-    Args:
-        num_classes: int. Classes of the head.
-        train: tuple. ``(x, y)`` training data.
-        validation: tuple. ``(x, y)`` validation data.
-        test: tuple. ``(x, y)`` held-out data.
-        image_size: int. Resolution the backbone runs at.
-        epochs: int. The transfer model's total epochs (same budget).
-        seed: int. Seed of the weight initialisation.
-        verbose: int. Keras ``fit`` verbosity.
-
-    Returns:
-        float: test accuracy.
-
-    Examples:
-    >>> accuracy = keras_transfer.cli.demo_command.scratch_baseline(10, (x, y), (vx, vy), (tx, ty), 32, 2, 0)
-    ...     # doctest: +SKIP
-    """
-    import keras
-
-    from keras_transfer.backbones import get
-    from keras_transfer.cli.demo_common import test_accuracy
-    from keras_transfer.heads import ClassificationHead
-    from keras_transfer.models import TransferModel
-
-    keras.utils.set_random_seed(seed)
-    backbone = get("mobilenet_v2", weights=None, input_shape=(image_size, image_size), trainable="full", train_bn=True)
-    scratch = TransferModel(backbone, ClassificationHead(num_classes))
-    scratch.compile(optimizer=keras.optimizers.Adam(1e-3))
-    scratch.fit(*train, batch_size=32, epochs=epochs, validation_data=validation, verbose=verbose)
-    return test_accuracy(scratch, *test)
 
 
 def run(args) -> int:
