@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_transfer.errors import InvalidConfigError, KerasTransferError
+from keras_transfer.features.cache import extract, prepare_cache_dir
 from keras_transfer.optimizers.factory import make_optimizer
 
 __all__ = ["DEFAULT_VIEWS_WITH_AUGMENTATION", "check_cached_training", "head_model", "stitch", "train_head"]
@@ -32,8 +33,6 @@ def check_cached_training(model, train, cache_dir) -> str:
             returns feature maps the head cannot take.
         CacheDirectoryError: ``cache_dir`` is not writable.
     """
-    from keras_transfer.features.cache import prepare_cache_dir
-
     if isinstance(train, keras.utils.PyDataset):
         raise InvalidConfigError(
             "cache_dir needs arrays or a tf.data.Dataset to extract features from. Received: train of type "
@@ -104,23 +103,26 @@ def _resolve_views(model, views):
     return views
 
 
+def _caches(model, train, validation, cache_dir, views, batch_size, verbose):
+    """The training features' cache and the validation features as a dataset (None without validation)."""
+    show = verbose not in (0, False)  # a progress bar while extracting, like fit's
+    train_cache = extract(model.backbone, train, cache_dir, views, augmentation=model.augmentation, verbose=show)
+    if not train_cache.has_labels:
+        raise InvalidConfigError(
+            "Training the head needs labels. Received: images without labels. Pass (x, y) or a dataset of "
+            "(images, labels) batches."
+        )
+    validation_data = None
+    if validation is not None:
+        validation_cache = extract(model.backbone, validation, cache_dir, 0, verbose=show)
+        validation_data = validation_cache.as_dataset(batch_size, shuffle=False, view=0)
+    return train_cache, validation_data
+
+
 def train_head(
-    model,
-    train,
-    validation=None,
-    *,
-    cache_dir,
-    epochs: int = 5,
-    optimizer="adam",
-    learning_rate: float = 1e-3,
-    loss=None,
-    metrics=None,
-    batch_size: int = 32,
-    callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-    verbose="auto",
-    views: Optional[int] = None,
-    initial_epoch: int = 0,
-    shuffle: bool = True,
+    model, train, validation=None, *, cache_dir, epochs: int = 5, optimizer="adam", learning_rate: float = 1e-3,
+    loss=None, metrics=None, batch_size: int = 32, callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
+    verbose="auto", views: Optional[int] = None, initial_epoch: int = 0, shuffle: bool = True,
     seed: Optional[int] = None,
 ) -> keras.callbacks.History:
     """Stage 1 of sequential training: extract (or reuse) cached features, train the head on them, stitch.
@@ -167,24 +169,12 @@ def train_head(
     >>> history.epoch
     [0, 1]
     """
-    from keras_transfer.features.cache import extract
-
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise InvalidConfigError(f"epochs must be an int ≥ 1. Received: epochs={epochs!r}.")
     check_cached_training(model, train, cache_dir)
-    views = _resolve_views(model, views)
-    backbone, head = model.backbone, model.head
-    show = verbose not in (0, False)  # a progress bar while extracting, like fit's
-    train_cache = extract(backbone, train, cache_dir, views, augmentation=model.augmentation, verbose=show)
-    if not train_cache.has_labels:
-        raise InvalidConfigError(
-            "Training the head needs labels. Received: images without labels. Pass (x, y) or a dataset of "
-            "(images, labels) batches."
-        )
-    validation_data = None
-    if validation is not None:
-        validation_cache = extract(backbone, validation, cache_dir, 0, verbose=show)
-        validation_data = validation_cache.as_dataset(batch_size, shuffle=False, view=0)
+    head = model.head
+    train_cache, validation_data = _caches(model, train, validation, cache_dir, _resolve_views(model, views),
+                                           batch_size, verbose)
     if isinstance(optimizer, str) or not isinstance(optimizer, keras.optimizers.Optimizer):
         optimizer = make_optimizer(optimizer, learning_rate)
     if loss is None:
@@ -193,14 +183,10 @@ def train_head(
         metrics = head.default_metrics()
     on_features = head_model(head, train_cache.feature_shape)
     on_features.compile(optimizer=optimizer, loss=loss, metrics=metrics)
-    history = on_features.fit(
-        train_cache.as_dataset(batch_size, shuffle=shuffle, seed=seed, view="random"),
-        epochs=initial_epoch + epochs,
-        initial_epoch=initial_epoch,
-        validation_data=validation_data,
-        callbacks=list(callbacks or []),
-        verbose=verbose,
-        shuffle=False,  # the cache's dataset reshuffles itself every epoch
+    history = on_features.fit(  # shuffle=False: the cache's dataset reshuffles itself every epoch
+        train_cache.as_dataset(batch_size, shuffle=shuffle, seed=seed, view="random"), epochs=initial_epoch + epochs,
+        initial_epoch=initial_epoch, validation_data=validation_data, callbacks=list(callbacks or []),
+        verbose=verbose, shuffle=False,
     )
     stitch(model, train_cache)
     # The TransferModel continues from here exactly as after an uncached stage 1: same optimizer state.

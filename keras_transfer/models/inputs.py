@@ -10,15 +10,18 @@ same conversion. A ``keras_transfer.data.Splits`` is unpacked by the callers tha
 import keras
 import numpy as np
 
+from keras_transfer.data import validation
+from keras_transfer.data.splits import Splits
 from keras_transfer.errors import InvalidInputError
 
-__all__ = ["model_inputs", "model_data", "split_data", "evaluation_data", "input_arrays", "is_splits"]
+__all__ = [
+    "evaluation_data", "input_arrays", "is_splits", "label_shape", "model_data", "model_inputs", "single_head_data",
+    "split_data",
+]
 
 
 def is_splits(data) -> bool:
     """Whether ``data`` is a ``keras_transfer.data.Splits``."""
-    from keras_transfer.data.splits import Splits
-
     return isinstance(data, Splits)
 
 
@@ -33,8 +36,6 @@ def _validator(model):
     backbone = getattr(model, "backbone", None)
     if backbone is None:
         return lambda x, what="x": x if isinstance(x, np.ndarray) else np.asarray(x)
-    from keras_transfer.data import validation
-
     return getattr(backbone, "validate_inputs", validation.validate_images)
 
 
@@ -160,12 +161,14 @@ def model_data(model, data, what: str, batch_size=None):
     >>> x.shape, y.tolist()
     ((4, 8, 8, 1), [0, 1, 1, 0])
     """
-    if hasattr(model, "heads"):  # MultiTaskModel: {task: y} labels (-1 / NaN missing), checked per head
-        from keras_transfer.models.multi_task_model import prepare_multi_task_data
+    fit_data = getattr(model, "fit_data", None)  # the model's own hook (per head for a MultiTaskModel)
+    if fit_data is not None:
+        return fit_data(data, what, batch_size)
+    return single_head_data(model, data, what, batch_size)
 
-        return prepare_multi_task_data(model, data, what, batch_size)
-    from keras_transfer.data import validation
 
+def single_head_data(model, data, what: str, batch_size=None):
+    """``model_data`` for a model with one ``head``: labels checked against its classes (or as regression targets)."""
     head = model.head
     num_classes = getattr(head, "num_classes", None)
     multi_label = bool(getattr(head, "multi_label", False))
@@ -190,6 +193,16 @@ def model_data(model, data, what: str, batch_size=None):
         f"or a keras_transfer.data.Splits. Received: {type(data).__name__}"
         + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "") + "."
     )
+
+
+def label_shape(data, y):
+    """Shape of the labels: from the label array, or from a Dataset's element_spec; None if unknown."""
+    if y is not None:
+        return tuple(np.shape(y))
+    spec = getattr(data, "element_spec", None)
+    if isinstance(spec, tuple) and len(spec) >= 2 and getattr(spec[1], "shape", None) is not None:
+        return tuple(spec[1].shape) if spec[1].shape.rank is not None else None
+    return None
 
 
 def _split(splits, name, fix):

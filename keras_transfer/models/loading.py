@@ -21,6 +21,22 @@ def _num_classes(model):
     return shape[-1] if isinstance(shape, tuple) and shape and isinstance(shape[-1], int) else None
 
 
+def _check_file(path):
+    """Refuse a missing path, a directory or a file that is not a zip archive (every .keras file is one)."""
+    if not os.path.exists(path):
+        raise InvalidInputError(
+            f"No model file at this path. Received: path={path!r}. Pass the path of a .keras file saved with "
+            "model.save('name.keras')."
+        )
+    if os.path.isdir(path) or not zipfile.is_zipfile(path):
+        raise CorruptWeightsError(
+            f"This is not a .keras file: a .keras file is a zip archive, and this one is "
+            f"{'a directory' if os.path.isdir(path) else 'truncated or in another format'}. Received: path={path!r} "
+            f"({0 if os.path.isdir(path) else os.path.getsize(path)} bytes). Save the model again with "
+            "model.save('name.keras'); for a SavedModel directory use tf.saved_model.load or keras-transfer predict."
+        )
+
+
 def load_model(path, *, num_classes=None, safe_mode: bool = True, compile: bool = True):
     """Load a ``.keras`` model in Keras' safe mode and check it fits the task it will be trained on.
 
@@ -57,18 +73,7 @@ def load_model(path, *, num_classes=None, safe_mode: bool = True, compile: bool 
     2
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InvalidInputError(
-            f"No model file at this path. Received: path={path!r}. Pass the path of a .keras file saved with "
-            "model.save('name.keras')."
-        )
-    if os.path.isdir(path) or not zipfile.is_zipfile(path):
-        raise CorruptWeightsError(
-            f"This is not a .keras file: a .keras file is a zip archive, and this one is "
-            f"{'a directory' if os.path.isdir(path) else 'truncated or in another format'}. Received: path={path!r} "
-            f"({0 if os.path.isdir(path) else os.path.getsize(path)} bytes). Save the model again with "
-            "model.save('name.keras'); for a SavedModel directory use tf.saved_model.load or keras-transfer predict."
-        )
+    _check_file(path)
     from keras_transfer.models.serializables import register_serializables
 
     register_serializables()

@@ -11,16 +11,19 @@ from typing import Dict, Optional
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from keras_transfer.data import validation
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
-from keras_transfer.models import loss_weighting as weighting_module
-from keras_transfer.models.raw_input_model import RawInputModel
+from keras_transfer.heads.regression import RegressionHead
+import keras_transfer.models.loss_weighting as weighting_module
+from keras_transfer.models.base_transfer_model import BaseTransferModel
+from keras_transfer.models.inputs import model_inputs
 from keras_transfer.models.shift_bias import DistributionShiftBias
 from keras_transfer.optimizers.factory import copy_optimizer, make_optimizer
 
 __all__ = [
     "MultiTaskModel",
-    "check_fine_tune_options",
     "prepare_multi_task_data",
     "task_optimizer",
     "validate_task_labels",
@@ -33,8 +36,6 @@ def _head_kind(head) -> str:
     """``"softmax"``, ``"sigmoid"`` (multi-label), ``"regression"`` or ``"other"``."""
     if getattr(head, "num_classes", None) is not None:
         return "sigmoid" if getattr(head, "multi_label", False) else "softmax"
-    from keras_transfer.heads.regression import RegressionHead
-
     return "regression" if isinstance(head, RegressionHead) else "other"
 
 
@@ -234,6 +235,39 @@ def task_optimizer(model, optimizer):
 
 
 # ----------------------------------------------------------------------------------------------- data checks
+def _task_labels(head, arr, name):
+    """One task's labels checked and cleaned: ``(clean, labelled)`` (missing: -1 class ids, NaN rows)."""
+    kind = _head_kind(head)
+    values = arr.astype("float64")
+    if np.isinf(values).any():
+        raise InvalidInputError(
+            f"{name} contains inf. Received: {int(np.isinf(values).sum())} infinite value(s). Mark missing labels "
+            "with NaN (targets) or -1 (classes)."
+        )
+    flat = values.reshape(len(values), -1)
+    if kind in ("softmax", "sigmoid"):
+        sparse = kind == "softmax" and flat.shape[1] == 1
+        labelled = ~np.any(np.isnan(flat) | (flat < 0), axis=1)
+        if sparse and np.any((flat[:, 0] < 0) & (flat[:, 0] != -1)):
+            raise InvalidInputError(
+                f"{name}: the only negative class id allowed is -1 (missing label). Received: "
+                f"{sorted(set(flat[flat[:, 0] < 0, 0].tolist()))[:5]}."
+            )
+        if labelled.any():
+            validation.validate_labels(
+                arr[labelled], n=int(labelled.sum()), num_classes=head.num_classes,
+                multi_label=kind == "sigmoid", what=name,
+            )
+        if sparse:
+            clean = np.where(labelled, np.nan_to_num(flat[:, 0], nan=-1), -1).astype("int32")
+        else:
+            clean = np.where(labelled[:, None], flat, np.nan).astype("float32").reshape(arr.shape)
+    else:
+        labelled = ~np.any(np.isnan(flat), axis=1)
+        clean = values.astype("float32")
+    return clean, labelled
+
+
 def validate_task_labels(model, y, *, n: int, what: str = "y", require_labels: bool = True) -> Dict[str, np.ndarray]:
     """Check a ``{task: labels}`` dict against the model's heads; missing labels are ``-1`` (classes) / NaN (targets).
 
@@ -262,8 +296,6 @@ def validate_task_labels(model, y, *, n: int, what: str = "y", require_labels: b
     >>> y["a"].tolist()
     [0, -1, 1]
     """
-    from keras_transfer.data import validation
-
     tasks = list(model.heads)
     if not isinstance(y, dict):
         raise InvalidInputError(
@@ -290,34 +322,7 @@ def validate_task_labels(model, y, *, n: int, what: str = "y", require_labels: b
             )
         if arr.dtype.kind not in "biuf":
             raise InvalidInputError(f"{name} must be numeric. Received: dtype={arr.dtype}.")
-        kind = _head_kind(head)
-        values = arr.astype("float64")
-        if np.isinf(values).any():
-            raise InvalidInputError(
-                f"{name} contains inf. Received: {int(np.isinf(values).sum())} infinite value(s). Mark missing labels "
-                "with NaN (targets) or -1 (classes)."
-            )
-        flat = values.reshape(len(values), -1)
-        if kind in ("softmax", "sigmoid"):
-            sparse = kind == "softmax" and flat.shape[1] == 1
-            labelled = ~np.any(np.isnan(flat) | (flat < 0), axis=1)
-            if sparse and np.any((flat[:, 0] < 0) & (flat[:, 0] != -1)):
-                raise InvalidInputError(
-                    f"{name}: the only negative class id allowed is -1 (missing label). Received: "
-                    f"{sorted(set(flat[flat[:, 0] < 0, 0].tolist()))[:5]}."
-                )
-            if labelled.any():
-                validation.validate_labels(
-                    arr[labelled], n=int(labelled.sum()), num_classes=head.num_classes,
-                    multi_label=kind == "sigmoid", what=name,
-                )
-            if sparse:
-                clean = np.where(labelled, np.nan_to_num(flat[:, 0], nan=-1), -1).astype("int32")
-            else:
-                clean = np.where(labelled[:, None], flat, np.nan).astype("float32").reshape(arr.shape)
-        else:
-            labelled = ~np.any(np.isnan(flat), axis=1)
-            clean = values.astype("float32")
+        clean, labelled = _task_labels(head, arr, name)
         if require_labels and not labelled.any():
             raise InvalidInputError(
                 f"Task {task!r} has no label in {what}. Received: all {n} entries of {name} missing (-1 / NaN). "
@@ -325,20 +330,6 @@ def validate_task_labels(model, y, *, n: int, what: str = "y", require_labels: b
             )
         result[task] = clean
     return result
-
-
-def check_fine_tune_options(model, *, cache_dir=None, mixup=None, cutmix=None):
-    """Refuse ``fine_tune`` options a multi-task model cannot use (called by ``keras_transfer.fine_tune``).
-
-    Raises:
-        InvalidConfigError: ``cache_dir``, ``mixup`` or ``cutmix`` given (they train or mix one head's labels).
-    """
-    used = [name for name, value in (("cache_dir", cache_dir), ("mixup", mixup), ("cutmix", cutmix)) if value is not None]
-    if used:
-        raise InvalidConfigError(
-            f"fine_tune on a MultiTaskModel does not support {', '.join(used)} yet (feature caching and MixUp / CutMix "
-            f"work on one head's labels). Received: {', '.join(f'{u}=...' for u in used)}. Leave them unset."
-        )
 
 
 def prepare_multi_task_data(model, data, what: str, batch_size: int):
@@ -356,10 +347,6 @@ def prepare_multi_task_data(model, data, what: str, batch_size: int):
     Raises:
         InvalidInputError: bad images, labels not matching the heads, lengths, ranges.
     """
-    import tensorflow as tf
-
-    from keras_transfer.models.inputs import model_inputs
-
     if isinstance(data, tf.data.Dataset):
         spec = data.element_spec
         if not (isinstance(spec, tuple) and len(spec) >= 2 and isinstance(spec[1], dict)):
@@ -385,6 +372,61 @@ def prepare_multi_task_data(model, data, what: str, batch_size: int):
     )
 
 
+def _check_heads(heads):
+    """Refuse anything but a non-empty ``{identifier: distinct Keras layer}`` dict."""
+    if not isinstance(heads, dict) or not heads:
+        raise InvalidConfigError(
+            "heads must be a non-empty dict {task: head}. Received: "
+            f"{type(heads).__name__}{'' if not isinstance(heads, dict) else ' (empty)'}. E.g. "
+            "{'digit': ClassificationHead(10), 'parity': ClassificationHead(2)}."
+        )
+    seen = set()
+    for task, head in heads.items():
+        if not isinstance(task, str) or not _TASK_NAME.match(task):
+            raise InvalidConfigError(
+                f"Task names must be identifiers (a letter, then letters, digits or '_'): they name outputs, "
+                f"metrics and optimizers. Received: {task!r}."
+            )
+        if not isinstance(head, keras.layers.Layer):
+            raise InvalidConfigError(
+                f"Each head must be a Keras layer such as keras_transfer.heads.ClassificationHead(n). Received: "
+                f"heads[{task!r}] of type {type(head).__name__}."
+            )
+        if id(head) in seen:
+            raise InvalidConfigError(
+                f"A head object is used for two tasks (heads[{task!r}]). Received: the same layer twice. Give each "
+                "task its own head instance."
+            )
+        seen.add(id(head))
+
+
+def _check_head_optimizers(head_optimizers, heads) -> dict:
+    """``{task: multiplier | optimizer}`` checked (a serialized optimizer deserialized)."""
+    head_optimizers = dict(head_optimizers or {})
+    unknown = sorted(set(head_optimizers) - set(heads))
+    if unknown:
+        raise InvalidConfigError(
+            f"head_optimizers names tasks without a head: {unknown}. Received: keys {sorted(head_optimizers)}; "
+            f"heads: {list(heads)}."
+        )
+    for task, spec in head_optimizers.items():
+        if isinstance(spec, dict):  # a serialized optimizer (from_config)
+            spec = head_optimizers[task] = keras.optimizers.deserialize(spec)
+        number = isinstance(spec, (int, float)) and not isinstance(spec, bool)
+        if number and not (math.isfinite(spec) and spec > 0):
+            raise InvalidConfigError(
+                f"An LR multiplier must be a positive float. Received: head_optimizers[{task!r}]={spec!r}."
+            )
+        if not number and not isinstance(spec, (str, keras.optimizers.Optimizer)):
+            raise InvalidConfigError(
+                f"head_optimizers values are LR multipliers (float), optimizer names or optimizer instances. "
+                f"Received: head_optimizers[{task!r}] of type {type(spec).__name__}."
+            )
+        if isinstance(spec, keras.optimizers.MultiOptimizer):
+            raise InvalidConfigError(f"A head's optimizer cannot be a MultiOptimizer. Received: head_optimizers[{task!r}].")
+    return head_optimizers
+
+
 def _replica_context_with_peers():
     """The tf.distribute replica context when this step runs on one of several replicas, else None."""
     if keras.backend.backend() != "tensorflow":
@@ -401,7 +443,7 @@ def _replica_context_with_peers():
 
 # ----------------------------------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class MultiTaskModel(RawInputModel):
+class MultiTaskModel(BaseTransferModel):
     """One backbone shared by several heads, with dict outputs ``{task: prediction}``.
 
     Each head brings its loss and metrics, so ``compile(optimizer=...)`` alone is enough; ``fit(x, {task: y})``
@@ -417,7 +459,7 @@ class MultiTaskModel(RawInputModel):
         loss_weighting: None (every task weighs 1), dict ``{task: weight}``, ``"uncertainty"`` (Kendall et al.
             2018: learned log-variances), ``"dwa"`` (dynamic weight averaging) or a
             ``keras_transfer.models.loss_weighting.LossWeighting``.
-        shift_bias: bool or dict. Put a ``keras_transfer.layers.DistributionShiftBias`` before every head (a dict
+        shift_bias: bool or dict. Put a ``keras_transfer.models.DistributionShiftBias`` before every head (a dict
             gives its arguments, e.g. ``{"scale": True, "l2": 1e-3, "lr_multiplier": 10.0}``).
         head_optimizers: dict ``{task: float | optimizer}``: a learning-rate multiplier (relative to the
             optimizer given to ``compile``), an optimizer name (same rate, other kind) or an optimizer instance
@@ -455,63 +497,9 @@ class MultiTaskModel(RawInputModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        from keras_transfer.backbones.base import BaseBackbone
-
-        if isinstance(backbone, str):
-            from keras_transfer.backbones.registry import get
-
-            backbone = get(backbone)
-        if not isinstance(backbone, BaseBackbone):
-            raise InvalidConfigError(
-                "MultiTaskModel needs a keras_transfer Backbone (keras_transfer.backbones.get(name)) or a registry "
-                f"name. Received: backbone of type {type(backbone).__name__}."
-            )
-        if not isinstance(heads, dict) or not heads:
-            raise InvalidConfigError(
-                "heads must be a non-empty dict {task: head}. Received: "
-                f"{type(heads).__name__}{'' if not isinstance(heads, dict) else ' (empty)'}. E.g. "
-                "{'digit': ClassificationHead(10), 'parity': ClassificationHead(2)}."
-            )
-        seen = set()
-        for task, head in heads.items():
-            if not isinstance(task, str) or not _TASK_NAME.match(task):
-                raise InvalidConfigError(
-                    f"Task names must be identifiers (a letter, then letters, digits or '_'): they name outputs, "
-                    f"metrics and optimizers. Received: {task!r}."
-                )
-            if not isinstance(head, keras.layers.Layer):
-                raise InvalidConfigError(
-                    f"Each head must be a Keras layer such as keras_transfer.heads.ClassificationHead(n). Received: "
-                    f"heads[{task!r}] of type {type(head).__name__}."
-                )
-            if id(head) in seen:
-                raise InvalidConfigError(
-                    f"A head object is used for two tasks (heads[{task!r}]). Received: the same layer twice. Give each "
-                    "task its own head instance."
-                )
-            seen.add(id(head))
-        head_optimizers = dict(head_optimizers or {})
-        unknown = sorted(set(head_optimizers) - set(heads))
-        if unknown:
-            raise InvalidConfigError(
-                f"head_optimizers names tasks without a head: {unknown}. Received: keys {sorted(head_optimizers)}; "
-                f"heads: {list(heads)}."
-            )
-        for task, spec in head_optimizers.items():
-            if isinstance(spec, dict):  # a serialized optimizer (from_config)
-                spec = head_optimizers[task] = keras.optimizers.deserialize(spec)
-            number = isinstance(spec, (int, float)) and not isinstance(spec, bool)
-            if number and not (math.isfinite(spec) and spec > 0):
-                raise InvalidConfigError(
-                    f"An LR multiplier must be a positive float. Received: head_optimizers[{task!r}]={spec!r}."
-                )
-            if not number and not isinstance(spec, (str, keras.optimizers.Optimizer)):
-                raise InvalidConfigError(
-                    f"head_optimizers values are LR multipliers (float), optimizer names or optimizer instances. "
-                    f"Received: head_optimizers[{task!r}] of type {type(spec).__name__}."
-                )
-            if isinstance(spec, keras.optimizers.MultiOptimizer):
-                raise InvalidConfigError(f"A head's optimizer cannot be a MultiOptimizer. Received: head_optimizers[{task!r}].")
+        backbone = self._backbone_of(backbone)
+        _check_heads(heads)
+        head_optimizers = _check_head_optimizers(head_optimizers, heads)
         if isinstance(augmentation, (str, list, dict)):
             from keras_transfer.augmentation.presets import get as get_augmentation
 
@@ -543,6 +531,20 @@ class MultiTaskModel(RawInputModel):
             if not head.built:
                 head.build(dim)
         self._task_state = None
+
+    # ------------------------------------------------------------------ training hooks (fine_tune)
+    #: Feature caching, MixUp / CutMix and label smoothing work on one head's labels (each head brings its loss).
+    unsupported_options = ("cache_dir", "mixup", "cutmix", "label_smoothing")
+    unsupported_reason = "feature caching and MixUp / CutMix work on one head's labels"
+
+    def fit_data(self, data, what: str, batch_size=None):
+        """``{task: y}`` labels (-1 / NaN missing), checked per head: see ``prepare_multi_task_data``."""
+        return prepare_multi_task_data(self, data, what, batch_size)
+
+    @property
+    def num_classes(self) -> dict:
+        """``{task: number of classes or None}``."""
+        return {name: getattr(head, "num_classes", None) for name, head in self.heads.items()}
 
     # ------------------------------------------------------------------ forward
     @property

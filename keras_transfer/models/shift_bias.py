@@ -56,7 +56,7 @@ class DistributionShiftBias(keras.layers.Layer):
 
     Examples:
     >>> import numpy as np
-    >>> layer = keras_transfer.layers.DistributionShiftBias(scale=True)
+    >>> layer = keras_transfer.models.DistributionShiftBias(scale=True)
     >>> layer(np.ones((2, 4), "float32")).numpy().tolist()  # the identity at initialisation
     [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
     """

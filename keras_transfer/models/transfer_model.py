@@ -4,17 +4,18 @@ from typing import Optional
 
 import keras
 
-from keras_transfer.backbones.base import BaseBackbone
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.heads.head import Head
+from keras_transfer.models.base_transfer_model import BaseTransferModel
+from keras_transfer.models.inputs import label_shape
+from keras_transfer.models.losses import SmoothedSparseCategoricalCrossentropy
 from keras_transfer.models.multi_task_model import task_optimizer
-from keras_transfer.models.raw_input_model import RawInputModel
 
 __all__ = ["TransferModel"]
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class TransferModel(RawInputModel):
+class TransferModel(BaseTransferModel):
     """A pretrained backbone with a new head, ready for ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
     Inputs are raw images (``[0, 255]``, uint8 or float, 1 or 3 channels, any size): the backbone resizes
@@ -22,7 +23,7 @@ class TransferModel(RawInputModel):
     given, runs inside the model and only in training.
 
     ``predict`` / ``evaluate`` take every input form ``keras_transfer.fine_tune`` takes (arrays, lists, datasets,
-    PyDatasets; ``evaluate`` also a ``Splits``: its test split), checked the same way: see ``RawInputModel``.
+    PyDatasets; ``evaluate`` also a ``Splits``: its test split), checked the same way: see ``BaseTransferModel``.
 
     ``compile()`` without a loss uses the head's (sparse categorical cross-entropy for a softmax head,
     binary cross-entropy for multi-label, MSE for regression) and its metrics.
@@ -32,7 +33,7 @@ class TransferModel(RawInputModel):
         head: Head. E.g. ``ClassificationHead(10)``.
         augmentation: a Keras layer (or ``keras.Sequential``) applied to raw images in training, e.g.
             ``keras_transfer.augmentation.get("medium")``, or None.
-        shift_bias: bool or dict. Put a ``keras_transfer.layers.DistributionShiftBias`` (learnable per-feature
+        shift_bias: bool or dict. Put a ``keras_transfer.models.DistributionShiftBias`` (learnable per-feature
             shift, optional scale) between the backbone and the head; a dict gives its arguments
             (``{"scale": True, "l2": 1e-3, "lr_multiplier": 10.0}``).
         **kwargs: base ``keras.Model`` arguments (``name``).
@@ -51,15 +52,7 @@ class TransferModel(RawInputModel):
         self, backbone, head: Head, augmentation: Optional[keras.layers.Layer] = None, shift_bias=False, **kwargs
     ):
         super().__init__(**kwargs)
-        if isinstance(backbone, str):
-            from keras_transfer.backbones.registry import get
-
-            backbone = get(backbone)
-        if not isinstance(backbone, BaseBackbone):
-            raise InvalidConfigError(
-                "TransferModel needs a keras_transfer Backbone (keras_transfer.backbones.get(name)) or a registry "
-                f"name. Received: backbone of type {type(backbone).__name__}."
-            )
+        backbone = self._backbone_of(backbone)
         if not isinstance(head, keras.layers.Layer):
             raise InvalidConfigError(
                 "TransferModel needs a head layer such as keras_transfer.heads.ClassificationHead(num_classes). "
@@ -77,7 +70,7 @@ class TransferModel(RawInputModel):
         self.backbone = backbone
         self.head = head
         self.augmentation = augmentation
-        self.shift = None  # keras_transfer.layers.DistributionShiftBias before the head (shift_bias=True)
+        self.shift = None  # keras_transfer.models.DistributionShiftBias before the head (shift_bias=True)
         if shift_bias:
             from keras_transfer.models.shift_bias import DistributionShiftBias
 
@@ -128,6 +121,34 @@ class TransferModel(RawInputModel):
         self.compile(**config)
         if getattr(self, "optimizer", None) is not None and self.built:
             self.optimizer.build(self.trainable_variables)
+
+    # ------------------------------------------------------------ training hooks (fine_tune)
+    def training_loss(self, data, labels, label_smoothing=None):
+        """Loss and metrics fitting the labels' form: one-hot labels on a softmax head need categorical
+        cross-entropy; ``label_smoothing`` (softmax heads) smooths either form. ``(None, None)``: the head's own."""
+        head = self.head
+        if getattr(head, "multi_label", True) or getattr(head, "num_classes", None) is None:
+            return None, None
+        shape, smoothing = label_shape(data, labels), float(label_smoothing or 0.0)
+        if shape is not None and len(shape) == 2 and shape[1] == head.num_classes > 1:
+            return (keras.losses.CategoricalCrossentropy(label_smoothing=smoothing),
+                    [keras.metrics.CategoricalAccuracy(name="accuracy")])
+        if smoothing:  # integer labels: one-hot inside the loss (Keras' sparse loss has no smoothing)
+            return (SmoothedSparseCategoricalCrossentropy(head.num_classes, smoothing),
+                    [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+        return None, None
+
+    def check_fine_tune_options(self, options) -> None:
+        """Label smoothing needs a single-label (softmax) classification head."""
+        super().check_fine_tune_options(options)
+        head = self.head
+        if getattr(options, "label_smoothing", None) is not None and (
+                getattr(head, "num_classes", None) is None or getattr(head, "multi_label", False)):
+            raise InvalidConfigError(
+                "label_smoothing needs a single-label classification head (softmax). Received: label_smoothing="
+                f"{options.label_smoothing!r} with a head of type {type(head).__name__}"
+                f"{' (multi_label=True)' if getattr(head, 'multi_label', False) else ''}. Leave it unset."
+            )
 
     @property
     def num_classes(self) -> Optional[int]:

@@ -23,6 +23,7 @@ from typing import List, Optional
 import keras
 import numpy as np
 
+from keras_transfer.atomic import atomic_write
 from keras_transfer.errors import CheckpointError, InvalidConfigError
 
 __all__ = ["STATE_FILE", "TrainingCheckpoint", "model_state_variables", "optimizer_keys"]
@@ -277,12 +278,8 @@ class TrainingCheckpoint:
                     shutil.rmtree(final)
             os.replace(tmp, final)
             _fsync_dir(self.directory)
-            state_tmp = self.directory / (STATE_FILE + ".tmp")
-            with open(state_tmp, "w", encoding="utf-8") as f:
+            with atomic_write(self.directory / STATE_FILE) as f:
                 f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(state_tmp, self.directory / STATE_FILE)
             _fsync_dir(self.directory)
         except OSError as error:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -135,17 +135,8 @@ def finder_dataset(data, batch_size: int = 32, seed: int = 0):
 
 
 def lr_find(
-    model,
-    data,
-    start_lr: float = 1e-7,
-    end_lr: float = 10.0,
-    steps: int = 100,
-    *,
-    batch_size: int = 32,
-    method: str = "valley",
-    stop_factor: float = 4.0,
-    smoothing: float = 0.98,
-    verbose=0,
+    model, data, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100, *, batch_size: int = 32,
+    method: str = "valley", stop_factor: float = 4.0, smoothing: float = 0.98, verbose=0,
 ) -> LRFinderResult:
     """Sweep the learning rate exponentially over ``steps`` batches, then restore the model exactly.
 
@@ -214,10 +205,6 @@ def lr_find(
         model.stop_training = False
     if not finder.lrs:
         raise InvalidInputError("The LR sweep recorded no batch. Received: data with no batches.")
-    return LRFinderResult(
-        lrs=list(finder.lrs),
-        losses=list(finder.losses),
-        smoothed_losses=list(finder.smoothed_losses),
-        method=method,
-        stopped_early=finder.stopped_early,
-    )
+    return LRFinderResult(lrs=list(finder.lrs), losses=list(finder.losses),
+                          smoothed_losses=list(finder.smoothed_losses), method=method,
+                          stopped_early=finder.stopped_early)

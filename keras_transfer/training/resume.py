@@ -73,6 +73,32 @@ class ResumableRun:
     def finished(self) -> bool:
         return bool(self.state and self.state.get("finished"))
 
+    @property
+    def unfrozen_groups(self) -> int:
+        """Backbone groups unfrozen when the stored state was saved."""
+        return int(self.state["unfrozen_groups"])
+
+    def rates_or(self, resolve):
+        """The interrupted run's ``(head_lr, fine_tune_lr)`` (no second LR finder), else ``resolve()``'s, kept."""
+        if self.rates is None:
+            self.rates = tuple(resolve())
+        return self.rates
+
+    def shuffle_seed_for(self, candidate: int) -> int:
+        """The interrupted run's batch-order seed, else ``candidate`` (kept for a later resume)."""
+        if self.shuffle_seed is None:
+            self.shuffle_seed = candidate
+        return self.shuffle_seed
+
+    def add_completed(self, history, model, index: Optional[int] = None):
+        """Add the stored completed stage ``index`` (every completed stage when None) to ``history``."""
+        for done in self.completed if index is None else [self.completed[index]]:
+            record = keras.callbacks.History()
+            record.epoch = list(done["epoch"])
+            record.history = {key: list(values) for key, values in done["history"].items()}
+            record.set_model(model)
+            history.add_stage(done["name"], record, done["learning_rate"], done["mode"])
+
     def resume_epoch(self, stage_index: int) -> Optional[int]:
         """The epoch to continue stage ``stage_index`` at, or None when it starts from its beginning."""
         if not self.restore_pending or self.state.get("stage_index") != stage_index:
@@ -131,8 +157,55 @@ class ResumableRun:
                   unfrozen_groups=backbone.unfrozen_groups, mode=backbone.mode, at_stage_start=True, finished=True)
 
     def restore_final(self, model):
-        """Weights of a finished run back into ``model``."""
+        """Weights of a finished run (or of finished stages) back into ``model``; nothing is left to restore."""
         self.store.restore_weights(model, self.state)
+        self.restore_pending = False
+
+    def save_completed_stage(self, index: int, stage, learning_rate: float, stage_history, model, user_callbacks):
+        """Checkpoint a stage trained in one go (on cached features) when it ends."""
+        backbone = model.backbone
+        self.begin_stage(index, stage.name, stage.start, stage.end, learning_rate)
+        self.record = {"epochs": list(stage_history.epoch),
+                       "history": {k: [float(v) for v in vs] for k, vs in stage_history.history.items()}}
+        self.end_stage(backbone.mode)
+        self.stage_index = index + 1
+        self.save(model, None, next_epoch=stage.end, mid_fit=False, unfrozen_groups=backbone.unfrozen_groups,
+                  mode=backbone.mode, user_callbacks=user_callbacks, at_stage_start=True)
+
+    def fit_callbacks(self, callbacks, plan_callbacks, user_callbacks, policy=None) -> list:
+        """``callbacks`` of one ``fit`` with the restore first and the checkpoint writer last."""
+        writer = EpochCheckpoint(self, plan_callbacks, user_callbacks, policy=policy)
+        writer.before_fit()
+        return [RestoreCheckpoint(self)] + list(callbacks) + [writer]
+
+    def record_epoch(self, epoch: int, logs):
+        """Add one epoch's logs to the current stage's record."""
+        self.record["epochs"].append(int(epoch))
+        n_before = len(self.record["epochs"]) - 1
+        for key, value in _plain(logs).items():
+            self.record["history"].setdefault(key, [float("nan")] * n_before).append(value)
+        for column in self.record["history"].values():
+            column.extend([float("nan")] * (len(self.record["epochs"]) - len(column)))
+
+    def save_epoch(self, model, epoch: int, *, stopping: bool, pending: bool, plan_callbacks, user_callbacks):
+        """Checkpoint after epoch ``epoch``: the next epoch of this stage, or the next stage when it is done."""
+        following, backbone = epoch + 1, model.backbone
+        last_epoch = following >= self.stage_end
+        stage_done = last_epoch or (stopping and not pending)
+        if stage_done:
+            self.end_stage(backbone.mode)
+            saved_index, saved_epoch = self.stage_index + 1, self.stage_end
+        else:
+            saved_index, saved_epoch = self.stage_index, following
+        current_index, self.stage_index = self.stage_index, saved_index
+        try:
+            self.save(
+                model, model.optimizer, next_epoch=saved_epoch, mid_fit=not (stopping or last_epoch),
+                unfrozen_groups=backbone.unfrozen_groups, mode=backbone.mode, plan_callbacks=plan_callbacks,
+                user_callbacks=user_callbacks, at_stage_start=stage_done,
+            )
+        finally:
+            self.stage_index = current_index
 
 
 class RestoreCheckpoint(keras.callbacks.Callback):
@@ -195,35 +268,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if run.restore_pending:
             if run.state.get("mid_fit"):  # after their own on_train_begin reset, as in the uninterrupted fit
                 self._restore_callbacks()
-            run.restore_pending = False
+            run.restore_pending = False  # the restore (RestoreCheckpoint, first in the list) is done
 
     def on_epoch_end(self, epoch, logs=None):
-        run = self.run
-        run.record["epochs"].append(int(epoch))
-        n_before = len(run.record["epochs"]) - 1
-        for key, value in _plain(logs).items():
-            run.record["history"].setdefault(key, [float("nan")] * n_before).append(value)
-        for column in run.record["history"].values():
-            column.extend([float("nan")] * (len(run.record["epochs"]) - len(column)))
-        following = epoch + 1
-        stopping = bool(self.model.stop_training)
+        self.run.record_epoch(epoch, logs)
         pending = self.policy is not None and self.policy.pending is not None
-        backbone = self.model.backbone
-        last_epoch = following >= run.stage_end
-        stage_done = last_epoch or (stopping and not pending)
-        if stage_done:
-            run.end_stage(backbone.mode)
-            next_index = run.stage_index + 1
-            saved_index, saved_epoch = next_index, run.stage_end
-        else:
-            saved_index, saved_epoch = run.stage_index, following
-        current_index = run.stage_index
-        run.stage_index = saved_index
-        try:
-            run.save(
-                self.model, self.model.optimizer, next_epoch=saved_epoch, mid_fit=not (stopping or last_epoch),
-                unfrozen_groups=backbone.unfrozen_groups, mode=backbone.mode, plan_callbacks=self.plan_callbacks,
-                user_callbacks=self.user_callbacks, at_stage_start=stage_done,
-            )
-        finally:
-            run.stage_index = current_index
+        self.run.save_epoch(self.model, epoch, stopping=bool(self.model.stop_training), pending=pending,
+                            plan_callbacks=self.plan_callbacks, user_callbacks=self.user_callbacks)

@@ -1,9 +1,8 @@
 """`StagePlan`: the learning-rate and unfreezing policy of `fine_tune` (``lr="auto"``, ``unfreeze="gradual"``).
 
-``fine_tune`` owns the data checks and the stage loop; this module decides, per stage, which optimizer to
-compile (single, discriminative or per-group with ramps), which callbacks to add (warmup, ramp, plateau
-reduction, LR logging) and, under gradual unfreezing, refits the stage segment by segment, recompiling and
-carrying the optimizer state over whenever the policy unfreezes another group.
+The stages (``keras_transfer.training.stages``) ask it, per stage, which optimizer to compile (single,
+discriminative or per-group with ramps), which callbacks to add (warmup, ramp, plateau reduction, LR logging) and
+the rate each stage records.
 """
 
 import math
@@ -15,16 +14,12 @@ import numpy as np
 from keras_transfer.callbacks.auto_lr import AutoLR
 from keras_transfer.callbacks.unfreeze import GradualUnfreezing
 from keras_transfer.callbacks.warmup import Warmup
-from keras_transfer.errors import InvalidConfigError
 from keras_transfer.optimizers.discriminative import discriminative, group_optimizer
 from keras_transfer.optimizers.factory import make_optimizer
-from keras_transfer.optimizers.learning_rates import check_learning_rate
-from keras_transfer.optimizers.state import copy_optimizer_state
 from keras_transfer.training.lr_find import lr_find
 
-__all__ = ["LR_POLICIES", "StagePlan", "merge_histories"]
+__all__ = ["StagePlan", "merge_histories"]
 
-LR_POLICIES = ("auto", "fixed")
 DEFAULT_HEAD_LR = 1e-3
 
 
@@ -62,59 +57,25 @@ class StagePlan:
     validation loss (``keras.callbacks.ReduceLROnPlateau``, patience 1); every rate is logged per epoch.
 
     Args:
-        model: TransferModel.
-        lr: ``"auto"`` or ``"fixed"``.
-        optimizer: optimizer name, instance or ``lr -> Optimizer`` callable.
-        head_lr: float or None.
-        fine_tune_lr: float or None.
-        lr_factor: float > 1 or None. Per-group division of the backbone's rates (discriminative LRs).
-        unfreeze: ``"gradual"``, a ``GradualUnfreezing`` policy, or anything ``fine_tune`` accepts.
+        model: BaseTransferModel.
+        options: FineTuneOptions (checked): ``lr``, ``optimizer``, ``head_lr``, ``fine_tune_lr``, ``lr_factor``
+            and ``unfreeze`` (``"gradual"`` or a ``GradualUnfreezing`` policy: ``policy``).
         ramp: float ≥ 1. Growth per epoch of a group's rate after unfreezing (auto).
         warmup_fraction: float in [0, 1). Warmup share of each stage's steps (auto; 0 disables).
-
-    Raises:
-        InvalidConfigError: unknown ``lr`` policy or unfreeze policy, bad rates or factor.
     """
 
-    def __init__(
-        self,
-        model,
-        lr="fixed",
-        optimizer="adam",
-        head_lr: Optional[float] = None,
-        fine_tune_lr: Optional[float] = None,
-        lr_factor: Optional[float] = None,
-        unfreeze="all",
-        ramp: float = 2.0,
-        warmup_fraction: float = 0.1,
-    ):
-        if lr not in LR_POLICIES:
-            raise InvalidConfigError(
-                f"Unknown learning-rate policy. Received: lr={lr!r}. Use 'auto' (LR finder, per-group ramps, warmup, "
-                "plateau reduction) or 'fixed' (head_lr, then fine_tune_lr)."
-            )
-        if lr_factor is not None and (
-            isinstance(lr_factor, bool) or not isinstance(lr_factor, (int, float)) or not lr_factor > 1
-        ):
-            raise InvalidConfigError(
-                f"lr_factor must be a float > 1 (each backbone group trains lr_factor times slower than the one "
-                f"above) or None. Received: lr_factor={lr_factor!r}. Use 2.6 (ULMFiT)."
-            )
-        self.model, self.lr, self.optimizer = model, lr, optimizer
-        self.head_lr = None if head_lr is None else check_learning_rate(head_lr, "head_lr")
-        self.fine_tune_lr = None if fine_tune_lr is None else check_learning_rate(fine_tune_lr, "fine_tune_lr")
-        self.lr_factor = None if lr_factor is None else float(lr_factor)
+    def __init__(self, model, options, ramp: float = 2.0, warmup_fraction: float = 0.1):
+        self.model, self.lr, self.optimizer = model, options.lr, options.optimizer
+        self.head_lr = None if options.head_lr is None else float(options.head_lr)
+        self.fine_tune_lr = None if options.fine_tune_lr is None else float(options.fine_tune_lr)
+        self.lr_factor = options.lr_factor
         self.ramp, self.warmup_fraction = float(ramp), float(warmup_fraction)
-        self.finder_result = None
+        self.finder_result, self.resolved = None, None
+        unfreeze = options.unfreeze
         if isinstance(unfreeze, GradualUnfreezing):
             self.policy, self.unfreeze = unfreeze, "all"
         elif unfreeze == "gradual":
             self.policy, self.unfreeze = GradualUnfreezing(), "all"
-        elif isinstance(unfreeze, str) and unfreeze not in ("all", "none", "full", "frozen") and not unfreeze.startswith("last:"):
-            raise InvalidConfigError(
-                f"Unknown unfreeze policy. Received: unfreeze={unfreeze!r}. Use 'all', 'none', 'gradual', an int N "
-                "(last N layer groups), 'last:N' or a keras_transfer.callbacks.GradualUnfreezing(...) policy."
-            )
         else:
             self.policy, self.unfreeze = None, unfreeze
 
@@ -135,6 +96,10 @@ class StagePlan:
             head_lr = self._find_head_lr(train_data, batch_size, loss, metrics)
         head_lr = DEFAULT_HEAD_LR if head_lr is None else head_lr
         fine_tune_lr = self.fine_tune_lr if self.fine_tune_lr is not None else head_lr / 10
+        return self.use_rates(head_lr, fine_tune_lr)
+
+    def use_rates(self, head_lr: float, fine_tune_lr: float):
+        """Set the stage-1 and stage-2 base rates (resolved here, or stored by an interrupted run)."""
         self.resolved = (head_lr, fine_tune_lr)
         return head_lr, fine_tune_lr
 
@@ -152,7 +117,7 @@ class StagePlan:
         self.model.compile(optimizer=make_optimizer(self.optimizer, DEFAULT_HEAD_LR), loss=loss, metrics=metrics)
         self.finder_result = lr_find(self.model, train_data, start_lr=1e-6, end_lr=1.0, steps=steps, batch_size=batch_size)
         backbone.set_mode(mode)
-        # Sweeps of a few dozen steps are noisy: keep the suggestion in the range where Adam-like heads train.
+        # Sweeps of a few dozen steps are noisy: keep the suggestion in the range where Adam-like optimizers train well.
         return float(np.clip(self.finder_result.suggestion, 1e-4, 1e-2))
 
     @staticmethod
@@ -220,46 +185,3 @@ class StagePlan:
             result.append(Warmup(steps=max(1, int(round(self.warmup_fraction * total))), total_steps=total))
         result.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=1, min_lr=1e-7))
         return result
-
-    # ------------------------------------------------------------ fitting
-    def fit_stage(self, stage: str, epoch: int, epochs: int, fit, loss=None, metrics=None, steps_per_epoch=None,
-                  monitor="loss", resume_epoch: Optional[int] = None):
-        """Fit one stage; under gradual unfreezing, segment by segment with recompiles in between.
-
-        Args:
-            stage: ``"head"`` or ``"fine_tune"``.
-            epoch: int. First epoch of the stage.
-            epochs: int. Epochs of the stage.
-            fit: callable ``(initial_epoch, end_epoch, extra_callbacks) -> History`` running ``model.fit``.
-            loss, metrics: what the stage compiles with (for recompiles).
-            steps_per_epoch: int or None. For the warmup length.
-            monitor: str. Metric for plateau reduction.
-            resume_epoch: int or None. Continue an interrupted stage at this epoch (``fine_tune(checkpoint_dir=...)``):
-                the LR callbacks still count from the stage's first epoch, and gradual unfreezing starts with the
-                groups its schedule gives this epoch.
-
-        Returns:
-            keras.callbacks.History of the whole stage.
-        """
-        model, backbone = self.model, self.model.backbone
-        first = epoch if resume_epoch is None else int(resume_epoch)
-        if stage != "fine_tune" or self.policy is None:
-            return fit(first, epoch + epochs, self.callbacks(stage, epoch, epochs, steps_per_epoch, monitor))
-        policy, end = self.policy, epoch + epochs
-        policy.bind(epoch, backbone.unfrozen_groups, end)
-        backbone.set_mode(policy.groups_at(first))
-        model.compile(optimizer=self.make_optimizer(stage, self.stage_learning_rate(stage)), loss=loss, metrics=metrics)
-        extra = self.callbacks(stage, epoch, epochs, steps_per_epoch, monitor) + [policy]
-        histories, start = [], first
-        while start < end:
-            policy.pending = None
-            history = fit(start, end, extra)
-            histories.append(history)
-            start += len(history.epoch)
-            if policy.pending is None:
-                break  # stage done, or stopped by another callback (early stopping)
-            old = model.optimizer
-            backbone.set_mode(policy.pending)
-            model.compile(optimizer=self.make_optimizer(stage, self.stage_learning_rate(stage)), loss=loss, metrics=metrics)
-            copy_optimizer_state(old, model.optimizer, model.trainable_variables)
-        return merge_histories(histories)

@@ -10,7 +10,7 @@ from keras_transfer.testing import register_tiny_backbone
 
 
 def test_identity_at_init_and_affine_after():
-    layer = kt.layers.DistributionShiftBias(scale=True)
+    layer = kt.models.DistributionShiftBias(scale=True)
     x = np.random.default_rng(0).normal(size=(3, 5)).astype("float32")
     np.testing.assert_array_equal(layer(x).numpy(), x)
     layer.shift.assign(np.arange(5, dtype="float32"))
@@ -21,7 +21,7 @@ def test_identity_at_init_and_affine_after():
 
 
 def test_l2_pulls_toward_the_identity():
-    layer = kt.layers.DistributionShiftBias(scale=True, l2=0.5)
+    layer = kt.models.DistributionShiftBias(scale=True, l2=0.5)
     layer.build((None, 2))
     assert float(sum(layer.losses)) == 0.0  # at the identity
     layer.shift.assign([1.0, 1.0])
@@ -41,9 +41,9 @@ def test_l2_pulls_toward_the_identity():
 
 def test_bad_arguments():
     with pytest.raises(errors.InvalidConfigError, match="l2=-1"):
-        kt.layers.DistributionShiftBias(l2=-1)
+        kt.models.DistributionShiftBias(l2=-1)
     with pytest.raises(errors.InvalidConfigError, match="lr_multiplier=0"):
-        kt.layers.DistributionShiftBias(lr_multiplier=0)
+        kt.models.DistributionShiftBias(lr_multiplier=0)
 
 
 def test_recovers_a_known_feature_offset_and_the_accuracy():
@@ -57,7 +57,7 @@ def test_recovers_a_known_feature_offset_and_the_accuracy():
         return (means[y] + rng.normal(0, 1, (n, dim)) + offset).astype("float32"), y
 
     head = kt.ClassificationHead(n_classes, dropout=0.0)
-    shift = kt.layers.DistributionShiftBias(lr_multiplier=10.0)
+    shift = kt.models.DistributionShiftBias(lr_multiplier=10.0)
     model = keras.Sequential([keras.Input((dim,)), shift, head])
     shift.trainable = False  # source training: head only
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", metrics=["accuracy"])

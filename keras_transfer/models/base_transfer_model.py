@@ -1,27 +1,100 @@
-"""`RawInputModel`: the base of TransferModel and MultiTaskModel: ``predict`` / ``evaluate`` take every input
-form ``fine_tune`` takes, through the same conversion (``keras_transfer.models.inputs``)."""
+"""`BaseTransferModel`: the base of TransferModel and MultiTaskModel. It owns everything that depends on the
+model's kind, as hooks ``keras_transfer.fine_tune`` calls without asking which model it has:
+
+- ``fit_data``: each accepted data form as ``fit`` arguments, labels checked (per head for a MultiTaskModel);
+- ``training_loss``: the loss and metrics fitting the labels' form (and ``label_smoothing``);
+- ``run_settings``: what a resumed run must share with the interrupted one (stored in checkpoints);
+- ``check_fine_tune_options``: refuse the ``fine_tune`` options this kind cannot use.
+
+``predict`` / ``evaluate`` take every input form ``fine_tune`` takes, through the same conversion
+(``keras_transfer.models.inputs``)."""
 
 import keras
 
-__all__ = ["RawInputModel"]
+from keras_transfer.backbones.base import BaseBackbone
+from keras_transfer.backbones.registry import get as get_backbone
+from keras_transfer.errors import InvalidConfigError
+from keras_transfer.models.inputs import evaluation_data, model_inputs, single_head_data
+
+__all__ = ["BaseTransferModel"]
 
 
-class RawInputModel(keras.Model):
+class BaseTransferModel(keras.Model):
     """A ``keras.Model`` with a ``backbone`` whose ``predict`` and ``evaluate`` take raw inputs in every form
     ``keras_transfer.fine_tune`` takes: NumPy arrays (uint8 / float images, ``str`` or object arrays of texts,
     float waveforms), Python lists (of texts, of images, of clips), a ``tf.data.Dataset``, a
     ``keras.utils.PyDataset`` and, for ``evaluate``, a ``keras_transfer.data.Splits`` (its test split).
 
     The overrides apply to models loaded with ``keras_transfer.load_model`` too (the subclasses are registered
-    serializables). Subclasses set ``self.backbone``.
+    serializables). Subclasses set ``self.backbone`` and override the training hooks their kind needs
+    (``fit_data``, ``training_loss``, ``run_settings``, ``check_fine_tune_options``).
 
     Examples:
     >>> name = keras_transfer.testing.register_tiny_backbone()
     >>> model = keras_transfer.TransferModel(keras_transfer.backbones.get(name, weights=None, input_shape=(32, 32)),
     ...                                      keras_transfer.ClassificationHead(2))
-    >>> isinstance(model, keras_transfer.models.raw_input_model.RawInputModel)
+    >>> isinstance(model, keras_transfer.models.BaseTransferModel)
     True
     """
+
+    def _backbone_of(self, backbone):
+        """A Backbone, or a registry name built with ImageNet weights (frozen); anything else is refused."""
+        if isinstance(backbone, str):
+            backbone = get_backbone(backbone)
+        if not isinstance(backbone, BaseBackbone):
+            raise InvalidConfigError(
+                f"{type(self).__name__} needs a keras_transfer Backbone (keras_transfer.backbones.get(name)) or a "
+                f"registry name. Received: backbone of type {type(backbone).__name__}."
+            )
+        return backbone
+
+    # ------------------------------------------------------------ training hooks (keras_transfer.fine_tune)
+    def fit_data(self, data, what: str, batch_size=None):
+        """Labelled data in any accepted form, checked, as ``fit`` arguments ``(x, y, batch_size, labels)``
+        (``(dataset, None, None, None)`` for a dataset or PyDataset). ``what`` names the data in messages."""
+        return single_head_data(self, data, what, batch_size)
+
+    def training_loss(self, data, labels, label_smoothing=None):
+        """``(loss, metrics)`` fitting the training labels' form, or ``(None, None)`` for ``compile``'s defaults.
+
+        Args:
+            data: the training data as given to ``fit_data``.
+            labels: the checked label array from ``fit_data`` (None for datasets).
+            label_smoothing: float in (0, 1) or None.
+        """
+        return None, None
+
+    def run_settings(self) -> dict:
+        """The model's part of what a resumed ``fine_tune`` run must share with the interrupted one."""
+        backbone = self.backbone
+        return {
+            "model": type(self).__name__,
+            "backbone": getattr(getattr(backbone, "spec", None), "name", type(backbone).__name__),
+            "backbone_groups": len(backbone.layer_groups),
+            "num_classes": self.num_classes,
+        }
+
+    def check_fine_tune_options(self, options) -> None:
+        """Refuse ``fine_tune`` options this kind of model cannot use (``options``: the options object).
+
+        Raises:
+            InvalidConfigError: an option in ``unsupported_options`` is set.
+        """
+        used = [name for name in self.unsupported_options if getattr(options, name, None) is not None]
+        if used:
+            raise InvalidConfigError(
+                f"fine_tune on a {type(self).__name__} does not support {', '.join(used)} yet "
+                f"({self.unsupported_reason}). Received: {', '.join(f'{u}=...' for u in used)}. Leave them unset."
+            )
+
+    #: ``fine_tune`` options this kind refuses (with ``unsupported_reason`` in the message).
+    unsupported_options = ()
+    unsupported_reason = ""
+
+    @property
+    def num_classes(self):
+        """Number of classes of a classification head, else None (a dict per task for a MultiTaskModel)."""
+        return None
 
     @property
     def input_dtype(self):
@@ -58,8 +131,6 @@ class RawInputModel(keras.Model):
         >>> model.predict(images, verbose=0).shape
         (2, 3)
         """
-        from keras_transfer.models.inputs import model_inputs
-
         return super().predict(model_inputs(self, x), batch_size=batch_size, verbose=verbose, steps=steps,
                                callbacks=callbacks)
 
@@ -99,8 +170,6 @@ class RawInputModel(keras.Model):
         ['accuracy', 'loss']
         """
         if not kwargs.get("_use_cached_eval_dataset"):  # fit's validation: converted once by fine_tune / fit
-            from keras_transfer.models.inputs import evaluation_data
-
             x, y = evaluation_data(self, x, y)
         return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                                 steps=steps, callbacks=callbacks, return_dict=return_dict, **kwargs)
