@@ -216,7 +216,7 @@ def _check_training(config, problems):
 
 
 def _check_augmentation(config, problems):
-    from keras_transfer import augmentation
+    import keras_transfer.augmentation as augmentation
 
     value = config.augmentation
     if value in ("none", [], {}):

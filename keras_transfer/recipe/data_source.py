@@ -49,7 +49,7 @@ def _default_image_size(config):
 
 def _single_label_splits(config: RecipeConfig):
     """The data's own splits (single labels), by kind."""
-    from keras_transfer import data as kt_data
+    import keras_transfer.data as kt_data
 
     d, seed = config.data, config.seed
     if d.kind == "dataset":

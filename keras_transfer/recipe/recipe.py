@@ -16,6 +16,7 @@ from keras_transfer.recipe.progress import Progress
 from keras_transfer.recipe.run_folder import RunFolder, write_json
 from keras_transfer.recipe.schema import RecipeConfig
 from keras_transfer.recipe.validation import read_config_file, validate_config
+from keras_transfer.training.options import FineTuneOptions
 
 __all__ = ["Recipe", "RunResult"]
 
@@ -185,8 +186,8 @@ class Recipe:
     def _train(self, run: RunFolder, *, quiet, callbacks, resumed) -> RunResult:
         import tensorflow as tf
 
-        import keras_transfer as kt
         from keras_transfer.recipe.data_source import load_recipe_data
+        from keras_transfer.training.fine_tune import fine_tune  # here, not at the top: it loads TF
         from keras_transfer.training.seed import set_seed  # here, not at the top: keras_transfer.training loads TF
 
         config = self.config
@@ -210,21 +211,17 @@ class Recipe:
         tensorboard = self._tensorboard(run)
         if tensorboard is not None:
             fit_callbacks.append(tensorboard)
-        options = dict(
-            head_epochs=config.stages.head_epochs, fine_tune_epochs=config.stages.fine_tune_epochs,
-            unfreeze=config.stages.unfreeze, head_lr=config.optimizer.head_lr,
-            fine_tune_lr=config.optimizer.fine_tune_lr, lr=config.optimizer.lr, lr_factor=config.optimizer.lr_factor,
-            optimizer=config.optimizer.name, batch_size=config.optimizer.batch_size, callbacks=fit_callbacks,
-            verbose=progress.keras_verbose, mixup=config.mixup, cutmix=config.cutmix,
-            checkpoint_dir=str(run.checkpoint_dir), seed=config.seed,
-        )
+        cache_dir = None
         if config.cache.enabled:
-            cache_dir = config.cache.dir or os.path.join(config.output_dir, "feature_cache")
-            options["cache_dir"] = os.path.abspath(cache_dir)
+            cache_dir = os.path.abspath(config.cache.dir or os.path.join(config.output_dir, "feature_cache"))
+        options = FineTuneOptions.from_recipe(  # the config's keys (each option's recipe path), then run-time ones
+            config, callbacks=fit_callbacks, verbose=progress.keras_verbose, checkpoint_dir=str(run.checkpoint_dir),
+            cache_dir=cache_dir,
+        ).as_kwargs()
         stage_names = "head" + (" + fine-tune" if config.stages.fine_tune_epochs else "")
         cached = " (stage 1 on cached features)" if config.cache.enabled else ""
         with progress.step(f"training: {stage_names}{cached}"):
-            history = kt.fine_tune(model, data.train, validation=validation, **options).to_dict()
+            history = fine_tune(model, data.train, validation=validation, **options).to_dict()
         run.write_history(history)
         model.save(run.last_model_path)
         if not run.best_model_path.exists():
@@ -256,31 +253,35 @@ class Recipe:
     # ------------------------------------------------------------------------------------------- pieces
     def build_model(self, data):
         """The TransferModel / MultiTaskModel the config describes, sized to ``data``'s classes."""
-        import keras_transfer as kt
+        import keras_transfer.augmentation as augmentations  # here, not at the top: they load TF
+        import keras_transfer.backbones as backbones
+        import keras_transfer.heads as heads_module
+        import keras_transfer.models as models
 
         config = self.config
         b = config.backbone
-        backbone = kt.backbones.get(
+        backbone = backbones.get(
             b.name, weights=b.weights, input_shape=tuple(b.input_size) if b.input_size else None, pooling=b.pooling,
             train_bn=b.train_bn,
         )
         augmentation = None
         if config.augmentation not in ("none", [], {}):
-            augmentation = kt.augmentation.get(config.augmentation, seed=config.seed)
+            augmentation = augmentations.get(config.augmentation, seed=config.seed)
 
         def head(spec, names):
             if spec.type == "regression":
-                return kt.RegressionHead(spec.units, hidden_units=spec.hidden_units, dropout=spec.dropout)
-            return kt.ClassificationHead(len(names), multi_label=spec.multi_label, hidden_units=spec.hidden_units,
-                                         dropout=spec.dropout)
+                return heads_module.RegressionHead(spec.units, hidden_units=spec.hidden_units, dropout=spec.dropout)
+            return heads_module.ClassificationHead(len(names), multi_label=spec.multi_label,
+                                                   hidden_units=spec.hidden_units, dropout=spec.dropout)
 
         if config.heads is None:
-            return kt.TransferModel(backbone, head(config.head, data.class_names["output"]),
-                                    augmentation=augmentation, shift_bias=config.shift_bias)
+            return models.TransferModel(backbone, head(config.head, data.class_names["output"]),
+                                        augmentation=augmentation, shift_bias=config.shift_bias)
         heads = {task: head(spec, data.class_names[task]) for task, spec in config.heads.items()}
         head_optimizers = {task: spec.optimizer for task, spec in config.heads.items() if spec.optimizer is not None}
-        return kt.MultiTaskModel(backbone, heads, loss_weighting=config.loss_weighting, shift_bias=config.shift_bias,
-                                 head_optimizers=head_optimizers or None, augmentation=augmentation)
+        return models.MultiTaskModel(backbone, heads, loss_weighting=config.loss_weighting,
+                                     shift_bias=config.shift_bias, head_optimizers=head_optimizers or None,
+                                     augmentation=augmentation)
 
     @staticmethod
     def _tensorboard(run):

@@ -26,38 +26,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from keras_transfer.atomic import write_json
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["RunFolder", "environment_info", "write_json"]
 
 CONFIG_FILE = "config.yaml"
 _SUBFOLDERS = ("models", "tensorboard", "checkpoints")
-
-
-def write_json(path, payload) -> str:
-    """Write JSON atomically (NaN written as null). Returns the path."""
-    path = os.fspath(path)
-
-    def clean(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        if hasattr(value, "item") and callable(value.item):  # numpy scalars
-            return clean(value.item())
-        return value
-
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(clean(payload), handle, indent=2)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def environment_info(argv=None) -> dict:

@@ -24,6 +24,8 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from typing_extensions import Annotated
 
+from keras_transfer.training.options import FineTuneOptions
+
 __all__ = [
     "ArraysData",
     "BackboneConfig",
@@ -268,6 +270,7 @@ class RecipeConfig(_Section):
         "none", description="a preset (none, light, medium, strong) or a list / dict of ops")
     mixup: Optional[PositiveFloat] = None
     cutmix: Optional[PositiveFloat] = None
+    label_smoothing: FineTuneOptions.recipe_type("label_smoothing") = FineTuneOptions.recipe_default("label_smoothing")
     optimizer: OptimizerConfig = OptimizerConfig()
     stages: StagesConfig = StagesConfig()
     cache: CacheConfig = CacheConfig()

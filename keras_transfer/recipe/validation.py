@@ -216,7 +216,7 @@ def _format_one(error, raw) -> str:
     message = error.get("msg", "")
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
-        return f"{where!r}: {message}."
+        return f"{where!r}: {message.rstrip('.')}."
     message = message[:1].lower() + message[1:]
     return f"{where!r}: {message}. Received: {_describe(value)}; {_allowed(error)}."
 
