@@ -12,7 +12,7 @@ from keras_transfer.data.arrays import _build_splits
 from keras_transfer.data.splits import Splits
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
-__all__ = ["image_folder", "IMAGE_EXTENSIONS"]
+__all__ = ["image_folder", "IMAGE_EXTENSIONS", "is_image_size"]
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,19 @@ _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 
 
 def is_image_size(value) -> bool:
-    """Whether ``value`` is a ``(height, width)`` tuple or list of two positive ints."""
+    """Whether ``value`` is a ``(height, width)`` tuple or list of two positive ints (the loaders' ``image_size``).
+
+    Args:
+        value: object. Anything.
+
+    Returns:
+        bool.
+
+    Examples:
+    >>> from keras_transfer.data.image_folder import is_image_size
+    >>> is_image_size((160, 160)), is_image_size((160, 0)), is_image_size((True, 2)), is_image_size(160)
+    (True, False, False, False)
+    """
     return isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(s) and s > 0 for s in value)
 
 
