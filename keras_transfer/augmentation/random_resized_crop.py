@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from keras_transfer.augmentation.shape_preserving import ShapePreservingAugmentation
+from keras_transfer.checks import invalid, is_number
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["RandomResizedCrop", "check_range"]
@@ -33,19 +34,13 @@ def check_range(name: str, value, low: float, high: float, *, hint: str = "") ->
     (0.5, 1.0)
     """
     try:
-        pair = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        pair = ()
-    if (
-        len(pair) != 2
-        or any(isinstance(v, bool) for v in value)
-        or not all(math.isfinite(v) for v in pair)
-        or not low <= pair[0] <= pair[1] <= high
-    ):
-        raise InvalidConfigError(
-            f"{name} must be a pair (min, max) with {low} <= min <= max <= {high}. Received: {name}={value!r}."
-            + (f" {hint}" if hint else "")
-        )
+        values = () if isinstance(value, (str, bytes)) else tuple(value)
+    except TypeError:
+        values = ()
+    finite = len(values) == 2 and all(is_number(v) and math.isfinite(v) for v in values)
+    if not finite or not low <= values[0] <= values[1] <= high:
+        raise invalid(name, value, f"a pair (min, max) with {low} <= min <= max <= {high}", hint)
+    pair = (float(values[0]), float(values[1]))
     return pair
 
 
