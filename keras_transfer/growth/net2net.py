@@ -17,6 +17,14 @@ from keras_transfer.growth.adapters import adapter_for
 __all__ = ["net2deeper", "net2wider"]
 
 
+def _grow(model, name, argument: str, noise, seed, operation: str):
+    """The checked arguments of a growth: the model adapter's ``operation`` method, the noise as a float and a
+    seeded generator."""
+    _check_name(name, argument)
+    noise = _check_noise(noise)
+    return getattr(adapter_for(model), operation), noise, np.random.default_rng(seed)
+
+
 def _check_noise(noise):
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
         raise InvalidConfigError(f"noise must be a finite float ≥ 0. Received: noise={noise!r}.")
@@ -84,10 +92,8 @@ def net2wider(model, layer_name: str, new_units: int, noise: float = 0.0, *, see
     >>> bool(np.allclose(model(x), wide(x), atol=1e-5))
     True
     """
-    _check_name(layer_name, "layer_name")
-    noise = _check_noise(noise)
-    adapter = adapter_for(model)
-    return adapter.widen(model, layer_name, new_units, noise=noise, rng=np.random.default_rng(seed))
+    widen, noise, rng = _grow(model, layer_name, "layer_name", noise, seed, "widen")
+    return widen(model, layer_name, new_units, noise=noise, rng=rng)
 
 
 def net2deeper(model, after_layer_name: str, noise: float = 0.0, *, seed: Optional[int] = None):
@@ -136,7 +142,5 @@ def net2deeper(model, after_layer_name: str, noise: float = 0.0, *, seed: Option
     >>> bool(np.allclose(model(x), deep(x), atol=1e-5))
     True
     """
-    _check_name(after_layer_name, "after_layer_name")
-    noise = _check_noise(noise)
-    adapter = adapter_for(model)
-    return adapter.deepen(model, after_layer_name, noise=noise, rng=np.random.default_rng(seed))
+    deepen, noise, rng = _grow(model, after_layer_name, "after_layer_name", noise, seed, "deepen")
+    return deepen(model, after_layer_name, noise=noise, rng=rng)
