@@ -10,9 +10,9 @@ One form: ``keras_transfer.export(model, path, format=...)``. This package is ca
 - ``check_parity(model, exported, x, labels)``, ``model_card(...)``, ``read_model_card(path)``.
 - ``classification_report(...)`` and the plots used by ``keras-transfer evaluate``.
 
-Importing this package does not import TensorFlow or Keras (nor ``keras_transfer.models`` / ``data``, which
-do): ``keras-transfer predict`` runs ``.tflite`` and ``.onnx`` files without them. Those imports stay inside
-the functions that need them; every other import is at module top.
+Importing this package does not import TensorFlow or Keras (nor ``keras_transfer.models``, which does):
+``keras-transfer predict`` runs ``.tflite`` and ``.onnx`` files without them. Those imports stay inside the
+functions that need them; every other import is at module top (``keras_transfer.data``'s readers included).
 
 Examples:
 >>> import keras_transfer as kt

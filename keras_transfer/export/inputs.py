@@ -7,63 +7,71 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from keras_transfer.data import image_folder, list_datasets, load_dataset
+from keras_transfer.data.image_folder import IMAGE_EXTENSIONS
+from keras_transfer.data.image_folder import _decode as decode_image  # data's reader; TODO(low): a public name
 from keras_transfer.errors import InvalidInputError
 
 __all__ = ["IMAGE_SUFFIXES", "fit_images", "load_labelled_data", "read_images", "read_text_lines", "read_wav"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+IMAGE_SUFFIXES = IMAGE_EXTENSIONS  # the files keras_transfer.data.image_folder reads
 
 
-def _target_channels(spec_shape, image_mode):
-    if spec_shape is not None and len(spec_shape) == 3 and spec_shape[-1] in (1, 3):
-        return spec_shape[-1]
-    return 1 if image_mode in ("L", "1", "I;16", "I", "F") else 3
+def _spec_size_and_channels(input_shape):
+    """``((height, width) or None, channels or None)`` of a model input shape ``(H, W, C)`` (entries may be None)."""
+    if input_shape is None:
+        return None, None
+    size = None
+    if len(input_shape) >= 2 and input_shape[0] is not None and input_shape[1] is not None:
+        size = (int(input_shape[0]), int(input_shape[1]))
+    channels = input_shape[-1] if len(input_shape) == 3 and input_shape[-1] in (1, 3) else None
+    return size, channels
 
 
 def read_images(paths, input_shape=None, resize: bool = False) -> List[np.ndarray]:
-    """Read image files as uint8 arrays ``(H, W, C)`` fitting ``input_shape``.
+    """Read image files as uint8 arrays ``(H, W, C)`` fitting ``input_shape``, with ``keras_transfer.data``'s
+    image reader (the one ``image_folder`` uses: EXIF orientation, first frame, 16-bit grey scaled).
 
-    Channels are converted to the model's (grey ↔ RGB, alpha dropped). A fixed height / width that differs
-    from the image's raises unless ``resize`` (bilinear).
+    Channels are converted to the model's (grey ↔ RGB, alpha dropped); without a channel count in
+    ``input_shape``, grey files stay grey. A fixed height / width that differs from the image's raises unless
+    ``resize`` (bilinear).
 
     Args:
-        paths: list of str.
-        input_shape: ``(H, W, C)`` of the model (entries may be None) or None (any size).
-        resize: bool.
+        paths: list of str. Image files (PNG, JPEG, BMP, GIF, WebP).
+        input_shape: tuple or None. ``(H, W, C)`` of the model (entries may be None); None: any size.
+        resize: bool. Resize images whose size differs from ``input_shape``'s.
 
     Returns:
-        list of uint8 arrays.
+        list of np.ndarray: uint8 arrays ``(H, W, C)``.
 
     Raises:
         keras_transfer.errors.InvalidInputError: unreadable file, or wrong size without ``resize``.
 
     Examples:
-    >>> images = keras_transfer.export.inputs.read_images(["cat.png"], (28, 28, 1), resize=True)  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from keras_transfer.export.inputs import read_images
+    >>> path = Path(tempfile.mkdtemp()) / "grey.png"
+    >>> Image.new("L", (12, 10)).save(path)
+    >>> [image.shape for image in read_images([path], (28, 28, 3), resize=True)]
+    [(28, 28, 3)]
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
+    size, channels = _spec_size_and_channels(input_shape)
     images = []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                image = ImageOps.exif_transpose(image)
-                channels = _target_channels(input_shape, image.mode)
-                image = image.convert("L" if channels == 1 else "RGB")
-                if input_shape is not None and input_shape[0] is not None and input_shape[1] is not None:
-                    height, width = int(input_shape[0]), int(input_shape[1])
-                    if image.size != (width, height):
-                        if not resize:
-                            raise InvalidInputError(
-                                f"The model takes {height}x{width} images. Received: {path!r} of size "
-                                f"{image.size[1]}x{image.size[0]} (height x width). Pass --resize to resize "
-                                "inputs, or export the model with input_shape matching your images."
-                            )
-                        image = image.resize((width, height), Image.BILINEAR)
-                array = np.asarray(image, dtype="uint8")
-        except (OSError, UnidentifiedImageError) as error:
+            array = decode_image(path, size if resize else None, channels)
+        except OSError as error:  # Pillow's UnidentifiedImageError included
             raise InvalidInputError(f"Cannot read this image. Received: {path!r} ({error}). "
                                     "Pass PNG, JPEG, BMP, GIF or WebP files.") from error
-        images.append(array[..., None] if array.ndim == 2 else array)
+        if size is not None and tuple(array.shape[:2]) != size:
+            raise InvalidInputError(
+                f"The model takes {size[0]}x{size[1]} images. Received: {path!r} of size "
+                f"{array.shape[0]}x{array.shape[1]} (height x width). Pass --resize to resize "
+                "inputs, or export the model with input_shape matching your images."
+            )
+        images.append(array)
     return images
 
 
@@ -169,8 +177,6 @@ def load_labelled_data(source: str, split: str = "test", limit: Optional[int] = 
     >>> x.shape, names[0]
     ((100, 28, 28, 1), 'bear')
     """
-    from keras_transfer.data import image_folder, list_datasets, load_dataset
-
     class_names = None
     if source in list_datasets():
         splits = load_dataset(source, seed=seed)
