@@ -10,6 +10,7 @@ and the export runtime can use it without depending on each other.
 import contextlib
 import os
 import sys
+import tempfile
 
 __all__ = ["info_hidden", "quiet_native_info", "silenced_stderr"]
 
@@ -26,8 +27,6 @@ def silenced_stderr():
     ...     print("stdout is untouched")
     stdout is untouched
     """
-    import tempfile
-
     sys.stderr.flush()
     saved = os.dup(2)
     failed = False
