@@ -4,7 +4,7 @@ from typing import Sequence
 
 import numpy as np
 
-from keras_transfer.errors import InvalidInputError
+from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
 __all__ = ["SUGGESTIONS", "suggest_lr", "suggest_minimum", "suggest_steepest", "suggest_valley"]
 
@@ -118,8 +118,6 @@ def suggest_lr(lrs: Sequence[float], losses: Sequence[float], method: str = "val
     >>> keras_transfer.callbacks.suggest_lr([1e-4, 1e-3, 1e-2], [1.0, 0.5, 3.0], "minimum")
     0.0001
     """
-    from keras_transfer.errors import InvalidConfigError
-
     if method not in SUGGESTIONS:
         raise InvalidConfigError(
             f"Unknown LR suggestion method. Received: method={method!r}. Use one of {sorted(SUGGESTIONS)}."

@@ -9,6 +9,7 @@ same conversion. A ``keras_transfer.data.Splits`` is unpacked by the callers tha
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_transfer.data import validation
 from keras_transfer.data.splits import Splits
@@ -26,8 +27,6 @@ def is_splits(data) -> bool:
 
 
 def _is_dataset(data) -> bool:
-    import tensorflow as tf
-
     return isinstance(data, tf.data.Dataset)
 
 
@@ -61,8 +60,6 @@ class _CheckedBatches(keras.utils.PyDataset):
         parts = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
         x = self._check(parts[0], what=f"{self._what}[{index}]")
         if isinstance(x, np.ndarray) and x.dtype == object:
-            import tensorflow as tf
-
             x = tf.constant(x)
         return (x,) + parts[1:]
 
@@ -75,8 +72,6 @@ class _CheckedBatches(keras.utils.PyDataset):
 
 def _check_dataset_inputs(model, dataset, what):
     """Static check of a dataset's inputs (labelled or not); never iterates it."""
-    import tensorflow as tf
-
     backbone = getattr(model, "backbone", None)
     if backbone is None or not hasattr(backbone, "validate_dataset"):
         return

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_transfer.augmentation.presets import get as get_augmentation
 from keras_transfer.data import validation
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.heads.regression import RegressionHead
@@ -501,8 +502,6 @@ class MultiTaskModel(BaseTransferModel):
         _check_heads(heads)
         head_optimizers = _check_head_optimizers(head_optimizers, heads)
         if isinstance(augmentation, (str, list, dict)):
-            from keras_transfer.augmentation.presets import get as get_augmentation
-
             augmentation = get_augmentation(augmentation)
         if augmentation is not None and not isinstance(augmentation, keras.layers.Layer):
             raise InvalidConfigError(

@@ -4,12 +4,14 @@ from typing import Optional
 
 import keras
 
+from keras_transfer.augmentation.compatibility import check_augmentation_target
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.heads.head import Head
 from keras_transfer.models.base_transfer_model import BaseTransferModel
 from keras_transfer.models.inputs import label_shape
 from keras_transfer.models.losses import SmoothedSparseCategoricalCrossentropy
 from keras_transfer.models.multi_task_model import task_optimizer
+from keras_transfer.models.shift_bias import DistributionShiftBias
 
 __all__ = ["TransferModel"]
 
@@ -64,16 +66,12 @@ class TransferModel(BaseTransferModel):
                 f"Received: augmentation of type {type(augmentation).__name__}."
             )
         if augmentation is not None:
-            from keras_transfer.augmentation.compatibility import check_augmentation_target
-
             check_augmentation_target(backbone, augmentation)  # no image augmentation on text / audio inputs
         self.backbone = backbone
         self.head = head
         self.augmentation = augmentation
         self.shift = None  # keras_transfer.models.DistributionShiftBias before the head (shift_bias=True)
         if shift_bias:
-            from keras_transfer.models.shift_bias import DistributionShiftBias
-
             self.shift_bias = dict(shift_bias) if isinstance(shift_bias, dict) else True
             self.shift = DistributionShiftBias(**(shift_bias if isinstance(shift_bias, dict) else {}), name="shift")
             self.shift.build((None, backbone.output_dim))

@@ -1,5 +1,7 @@
 """Training batches whose order is a pure function of (seed, epoch), so a resumed run sees the same batches."""
 
+import tensorflow as tf
+
 __all__ = ["epoch_shuffled_dataset"]
 
 
@@ -30,8 +32,6 @@ def epoch_shuffled_dataset(x, y, batch_size: int, seed: int, start_epoch: int, e
     >>> [sorted(b[0].numpy().tolist()) for b in ds]
     [[0, 1, 2, 3], [0, 1, 2, 3]]
     """
-    import tensorflow as tf
-
     n = len(y) if not isinstance(y, dict) else len(next(iter(y.values())))
     x_tensors = tf.nest.map_structure(tf.convert_to_tensor, x)
     y_tensors = tf.nest.map_structure(tf.convert_to_tensor, y)

@@ -6,6 +6,7 @@ from typing import Dict, List
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_transfer.callbacks.lr_finder import LRFinder
 from keras_transfer.callbacks.lr_suggestions import SUGGESTIONS, suggest_lr
@@ -115,8 +116,6 @@ def finder_dataset(data, batch_size: int = 32, seed: int = 0):
     Returns:
         tf.data.Dataset, repeated forever.
     """
-    import tensorflow as tf
-
     if isinstance(data, tf.data.Dataset):
         return data.repeat()
     if isinstance(data, (tuple, list)) and len(data) == 2:

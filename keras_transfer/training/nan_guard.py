@@ -5,6 +5,7 @@ import math
 import keras
 
 from keras_transfer.errors import TrainingDivergedError
+from keras_transfer.optimizers.learning_rates import get_learning_rates
 
 __all__ = ["NanGuard"]
 
@@ -62,8 +63,6 @@ class NanGuard(keras.callbacks.Callback):
         self._keep(epoch)
 
     def _diverged(self, value, where):
-        from keras_transfer.optimizers.learning_rates import get_learning_rates
-
         self.model.stop_training = True
         for variable, array in zip(self.model.weights, self._good):
             variable.assign(array)

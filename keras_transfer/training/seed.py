@@ -1,5 +1,7 @@
 """`set_seed`: one call for reproducible CPU runs."""
 
+from keras_transfer.errors import InvalidConfigError
+
 __all__ = ["set_seed"]
 
 
@@ -39,8 +41,6 @@ def set_seed(seed: int, deterministic_ops: bool = True) -> int:
 
 def check_seed(seed, allow_none: bool = False):
     """Raise ``InvalidConfigError`` unless ``seed`` is an int in [0, 2**32) (or None, with ``allow_none``)."""
-    from keras_transfer.errors import InvalidConfigError
-
     if seed is None and allow_none:
         return
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:

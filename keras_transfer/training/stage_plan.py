@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_transfer.callbacks.auto_lr import AutoLR
 from keras_transfer.callbacks.unfreeze import GradualUnfreezing
@@ -104,8 +105,6 @@ class StagePlan:
         return head_lr, fine_tune_lr
 
     def _find_head_lr(self, train_data, batch_size, loss, metrics):
-        import tensorflow as tf
-
 
         if not (isinstance(train_data, tf.data.Dataset) or isinstance(train_data, (tuple, list))):
             return None  # a PyDataset: no finder, the default rate
@@ -123,8 +122,6 @@ class StagePlan:
     @staticmethod
     def steps_per_epoch(train_data, batch_size: int) -> Optional[int]:
         """Batches per epoch of ``(x, y)`` arrays or a finite dataset (None when unknown)."""
-        import tensorflow as tf
-
         if isinstance(train_data, tf.data.Dataset):
             n = int(train_data.cardinality())
             return n if n > 0 else None
