@@ -38,7 +38,9 @@ def _model(size, trainable, augmentation):
 
     import keras_transfer as kt
 
-    backbone = kt.backbones.get("mobilenet_v2", weights=None, input_shape=(size, size), trainable=trainable)
+    # BatchNorm frozen as with pretrained weights: the timing stands for the fine-tune stage of the default recipe.
+    backbone = kt.backbones.get("mobilenet_v2", weights=None, input_shape=(size, size), trainable=trainable,
+                                train_bn=False)
     model = kt.TransferModel(backbone, kt.ClassificationHead(10), augmentation=augmentation)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model

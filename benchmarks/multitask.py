@@ -54,7 +54,8 @@ def _multi_task_run(config, seed, splits):
     labels["digit"] = np.where(hidden, -1, labels["digit"])
     # BatchNorm stays in inference mode (the toolkit's default): with few steps from scratch, trained running
     # statistics lag the weights and test accuracy collapses.
-    backbone = kt.backbones.get(register_tiny_backbone(), weights=None, input_shape=(32, 32), trainable="full")
+    backbone = kt.backbones.get(register_tiny_backbone(), weights=None, input_shape=(32, 32), trainable="full",
+                                train_bn=False)
     heads = {"digit": kt.ClassificationHead(10, dropout=0.0)}
     if config != "single_task":
         heads.update(parity=kt.ClassificationHead(2, dropout=0.0), loop=kt.ClassificationHead(2, dropout=0.0))

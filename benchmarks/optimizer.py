@@ -23,7 +23,7 @@ def _model(optimizer_kind):
     import keras_transfer as kt
 
     keras.utils.set_random_seed(0)
-    backbone = kt.backbones.get("mobilenet_v2", weights=None, input_shape=(64, 64), trainable="full")
+    backbone = kt.backbones.get("mobilenet_v2", weights=None, input_shape=(64, 64), trainable="full", train_bn=False)
     model = kt.TransferModel(backbone, kt.ClassificationHead(10))
     if optimizer_kind == "adam":
         optimizer = keras.optimizers.Adam(1e-4)

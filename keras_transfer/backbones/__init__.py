@@ -2,7 +2,13 @@
 
 from keras_transfer.backbones.backbone import Backbone, ImageBackbone, parse_trainable_mode
 from keras_transfer.backbones.audio import AudioBackbone, AudioFrontEnd
-from keras_transfer.backbones.base import INPUT_KINDS, BaseBackbone, resolve_train_bn
+from keras_transfer.backbones.base import (
+    INPUT_KINDS,
+    SCRATCH_BN_MOMENTUM,
+    BaseBackbone,
+    batch_norm_settings,
+    resolve_train_bn,
+)
 from keras_transfer.backbones.layer_groups import LayerGroup, split_into_groups
 from keras_transfer.backbones.registry import get, get_spec, list_backbones, register
 from keras_transfer.backbones.spec import PREPROCESSING_MODES, BackboneSpec
@@ -16,6 +22,8 @@ __all__ = [
     "ImageBackbone",
     "BackboneSpec",
     "BaseBackbone",
+    "SCRATCH_BN_MOMENTUM",
+    "batch_norm_settings",
     "INPUT_KINDS",
     "LayerGroup",
     "PREPROCESSING_MODES",

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_transfer.backbones.base import BaseBackbone, input_length, resolve_train_bn
+from keras_transfer.backbones.base import BaseBackbone, batch_norm_settings, input_length
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.data.audio import validate_waveforms
 from keras_transfer.checks import check_int
@@ -209,6 +209,9 @@ class AudioBackbone(BaseBackbone):
         front_end: dict of ``AudioFrontEnd`` arguments (``sample_rate``, ``num_mfcc``, ...).
         filters: tuple of 3 ints. Channels of the three blocks.
         weights_source: str or None.
+        bn_momentum: float in ``[0, 1)`` or None. BatchNorm momentum; None keeps the network's own, except that
+            ``train_bn="auto"`` with ``weights=None`` uses ``SCRATCH_BN_MOMENTUM`` (0.9) so the running
+            statistics keep up with weights trained from scratch.
         **kwargs: base ``keras.layers.Layer`` arguments.
 
     Examples:
@@ -232,10 +235,11 @@ class AudioBackbone(BaseBackbone):
         front_end: Optional[dict] = None,
         filters=(16, 32, 64),
         weights_source: Optional[str] = None,
+        bn_momentum=None,
         **kwargs,
     ):
         kwargs.setdefault("name", backbone_name)
-        super().__init__(train_bn=resolve_train_bn(train_bn, weights), **kwargs)
+        super().__init__(**batch_norm_settings(train_bn, weights, bn_momentum), **kwargs)
         if pooling not in ("avg", "max"):
             raise InvalidConfigError(f"Unknown pooling. Received: pooling={pooling!r}. Use 'avg' or 'max'.")
         if weights in ("imagenet", "pretrained", True):

@@ -6,7 +6,7 @@ from typing import Optional
 import keras
 from keras import ops
 
-from keras_transfer.backbones.base import BaseBackbone, parse_trainable_mode, resolve_train_bn
+from keras_transfer.backbones.base import BaseBackbone, batch_norm_settings, parse_trainable_mode
 from keras_transfer.backbones.catalog import get_spec
 from keras_transfer.backbones.layer_groups import split_into_groups
 from keras_transfer.data.channels import has_image_channels
@@ -51,6 +51,9 @@ class ImageBackbone(BaseBackbone):
         weights_source: str. Description of where the weights came from (filled in automatically).
         spec: BackboneSpec or None. The spec to build from; None looks ``backbone_name`` up in the registry
             (what loading a saved model does).
+        bn_momentum: float in ``[0, 1)`` or None. BatchNorm momentum; None keeps the network's own, except that
+            ``train_bn="auto"`` with ``weights=None`` uses ``SCRATCH_BN_MOMENTUM`` (0.9) so the running
+            statistics keep up with weights trained from scratch.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
     Examples:
@@ -74,10 +77,11 @@ class ImageBackbone(BaseBackbone):
         train_bn="auto",
         weights_source: Optional[str] = None,
         spec=None,
+        bn_momentum=None,
         **kwargs,
     ):
         kwargs.setdefault("name", backbone_name)
-        super().__init__(train_bn=resolve_train_bn(train_bn, weights), **kwargs)
+        super().__init__(**batch_norm_settings(train_bn, weights, bn_momentum), **kwargs)
         self.spec = spec if spec is not None else get_spec(backbone_name)
         self.backbone_name = self.spec.name
         self.image_shape = self._check_image_shape(input_shape)

@@ -14,9 +14,18 @@ import tensorflow as tf
 
 from keras_transfer.backbones.layer_groups import LayerGroup
 from keras_transfer.data.validation import validate_dataset
+from keras_transfer.checks import check_number
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
-__all__ = ["BaseBackbone", "INPUT_KINDS", "parse_trainable_mode", "resolve_train_bn", "input_length"]
+__all__ = [
+    "BaseBackbone", "INPUT_KINDS", "SCRATCH_BN_MOMENTUM", "batch_norm_settings", "parse_trainable_mode",
+    "resolve_train_bn", "input_length",
+]
+
+#: BatchNorm momentum for networks trained from random weights (``train_bn="auto"`` with ``weights=None``): the
+#: running statistics must follow weights that change fast. With Keras' default 0.99 they lag for hundreds of
+#: steps and test accuracy collapses (``python -m benchmarks train_bn``); 0.9 is torch's default.
+SCRATCH_BN_MOMENTUM = 0.9
 
 #: The kinds of raw input a backbone can take.
 INPUT_KINDS = ("image", "text", "audio")
@@ -89,6 +98,38 @@ def resolve_train_bn(train_bn, weights) -> bool:
     )
 
 
+def batch_norm_settings(train_bn, weights, bn_momentum=None) -> dict:
+    """The BatchNorm arguments of a backbone with a ``weights`` argument: ``train_bn`` resolved, and its momentum.
+
+    With ``train_bn="auto"`` and ``weights=None`` (training from scratch) BatchNorm trains and its momentum
+    becomes :data:`SCRATCH_BN_MOMENTUM` unless ``bn_momentum`` is given; otherwise the network keeps its own.
+
+    Args:
+        train_bn: ``"auto"`` or a bool.
+        weights: the backbone's ``weights`` argument (``None`` means random initialisation).
+        bn_momentum: float in ``[0, 1)`` or None (the network's own momentum, or the scratch rule above).
+
+    Returns:
+        dict with ``train_bn`` (bool) and ``bn_momentum`` (float or None), the keyword arguments of
+        ``BaseBackbone``.
+
+    Raises:
+        InvalidConfigError: a bad ``train_bn`` or ``bn_momentum``.
+
+    Examples:
+    >>> keras_transfer.backbones.batch_norm_settings("auto", None)
+    {'train_bn': True, 'bn_momentum': 0.9}
+    >>> keras_transfer.backbones.batch_norm_settings("auto", "imagenet")
+    {'train_bn': False, 'bn_momentum': None}
+    """
+    trains = resolve_train_bn(train_bn, weights)
+    if bn_momentum is None and isinstance(train_bn, str) and weights is None:
+        bn_momentum = SCRATCH_BN_MOMENTUM
+    bn_momentum = check_number("bn_momentum", bn_momentum, minimum=0.0, maximum=1.0, max_inclusive=False,
+                               allow_none=True)
+    return {"train_bn": trains, "bn_momentum": bn_momentum}
+
+
 def input_length(input_shape, *, kind, name, axis, fix):
     """The one length a text or audio backbone's ``input_shape`` sets: ``None``, an int, or a 1-tuple.
 
@@ -149,6 +190,8 @@ class BaseBackbone(keras.layers.Layer):
     ``backbone.trainable`` reads True while any group is unfrozen.
 
     Args:
+        bn_momentum: float in ``[0, 1)`` or None. Set on every BatchNorm layer of the network (None: keep
+            the network's own); see :func:`batch_norm_settings`.
         train_bn: bool or ``"auto"``. Let BatchNorm layers train when their group is unfrozen. Subclasses
             with a ``weights`` argument resolve ``"auto"`` with :func:`resolve_train_bn`; reaching this
             class, ``"auto"`` means given (pretrained) weights, so BatchNorm stays frozen.
@@ -163,11 +206,13 @@ class BaseBackbone(keras.layers.Layer):
     #: What raw inputs the backbone takes: "image", "text" or "audio".
     input_kind = "image"
 
-    def __init__(self, train_bn=False, **kwargs):
+    def __init__(self, train_bn=False, bn_momentum=None, **kwargs):
         super().__init__(**kwargs)
         # "auto" reaching this point means the subclass has no weights argument to decide by: its weights
         # are given (pretrained), so BatchNorm stays frozen.
         self.train_bn = resolve_train_bn(train_bn, weights="given")
+        self.bn_momentum = check_number("bn_momentum", bn_momentum, minimum=0.0, maximum=1.0,
+                                        max_inclusive=False, allow_none=True)
         self._groups: List[LayerGroup] = []
         self._unfrozen = 0
 
@@ -175,6 +220,10 @@ class BaseBackbone(keras.layers.Layer):
         """Store the ordered layer groups and apply the initial mode (called once by subclasses)."""
         self._groups = list(groups)
         self._unfrozen = 0
+        if self.bn_momentum is not None:
+            for layer in self.network.layers:
+                if _is_batch_norm(layer):
+                    layer.momentum = self.bn_momentum
         self.set_mode(mode)
 
     # ------------------------------------------------------------------ shapes
@@ -311,5 +360,5 @@ class BaseBackbone(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(mode=self.mode, train_bn=self.train_bn)
+        config.update(mode=self.mode, train_bn=self.train_bn, bn_momentum=self.bn_momentum)
         return config

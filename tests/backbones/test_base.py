@@ -90,6 +90,19 @@ def test_train_bn_auto_survives_a_keras_round_trip(tmp_path):
     loaded = kt.load_model(tmp_path / "m.keras")
     assert loaded.backbone.train_bn is True and loaded.backbone.mode == "full"
     assert all(layer.trainable for layer in _bn_layers(loaded.backbone))
+    # from scratch, the running statistics follow the weights quickly (momentum 0.9, not Keras' 0.99)
+    assert loaded.backbone.bn_momentum == kt.backbones.SCRATCH_BN_MOMENTUM
+    assert {layer.momentum for layer in _bn_layers(loaded.backbone)} == {kt.backbones.SCRATCH_BN_MOMENTUM}
+
+
+def test_pretrained_rule_and_explicit_train_bn_keep_the_networks_momentum():
+    name = register_tiny_backbone()
+    for kwargs in ({"train_bn": False}, {"train_bn": True}):
+        backbone = kt.backbones.get(name, weights=None, input_shape=(32, 32), **kwargs)
+        assert backbone.bn_momentum is None and {layer.momentum for layer in _bn_layers(backbone)} == {0.99}
+    backbone = kt.backbones.get(name, weights=None, input_shape=(32, 32), train_bn=True)
+    with pytest.raises(InvalidConfigError, match="Received: bn_momentum=1.5"):
+        kt.backbones.batch_norm_settings(True, None, bn_momentum=1.5)
 
 
 @pytest.mark.slow
