@@ -35,7 +35,9 @@ def _tiny_model(classes=3, dropout=0.2):
     from keras_transfer.testing import register_tiny_backbone
 
     name = register_tiny_backbone()
-    backbone = kt.backbones.get(name, weights=None, input_shape=(16, 16))
+    # stands in for a pretrained backbone: BatchNorm follows the pretrained rule (frozen). Trained BatchNorm
+    # under MirroredStrategy normalises with per-replica batch statistics, which one device cannot match.
+    backbone = kt.backbones.get(name, weights=None, input_shape=(16, 16), train_bn=False)
     return kt.TransferModel(backbone, kt.ClassificationHead(classes, dropout=dropout))
 
 
