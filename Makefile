@@ -36,7 +36,9 @@ lock:
 demo: install
 	$(PYTHON) -m keras_transfer.cli.main demo
 
+# lint-imports first: setup.cfg's architecture contracts (layers, no cycles), in a second.
 test: install
+	$(PYTHON) -c "from importlinter.cli import lint_imports_command; lint_imports_command()" --no-cache
 	$(PYTHON) -m pytest -q tests
 
 # Every tutorial notebook in examples/, each in a fresh ipykernel of $(PYTHON) (make test runs a fast subset).

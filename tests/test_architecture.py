@@ -5,6 +5,10 @@ its ``acyclic_siblings`` contract, cycles between sibling packages and modules a
 below says the same about modules directly and names the cycle, so a failure reads without import-linter.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import grimp
 
 
@@ -66,3 +70,11 @@ def test_cycle_finder_finds_a_cycle():
 def test_no_import_cycles_between_keras_transfer_modules():
     cycles = _cycles(_import_graph())
     assert cycles == [], "import cycles (each group imports itself back): " + "; ".join(map(" <-> ".join, cycles))
+
+
+def test_import_linter_contracts_hold():
+    """setup.cfg's [importlinter] contracts: the layers, and no cycles between siblings at any depth."""
+    command = "from importlinter.cli import lint_imports_command; lint_imports_command()"
+    result = subprocess.run([sys.executable, "-c", command, "--no-cache"], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -46,7 +46,8 @@ def test_public_api_has_examples():
     """Every top-level class and function exported by keras_transfer documents an example."""
     names = {test.name.rsplit(".", 1)[-1] for test in DOCTESTS}
     exported = [name for name in keras_transfer.__all__ if callable(getattr(keras_transfer, name))]
-    missing = [name for name in exported if getattr(keras_transfer, name).__name__ not in names]
+    # a callable package (keras_transfer.export) is named by its last component, like its module docstring
+    missing = [name for name in exported if getattr(keras_transfer, name).__name__.rsplit(".", 1)[-1] not in names]
     assert not missing, f"no doctest example for keras_transfer.{missing}"
 
 

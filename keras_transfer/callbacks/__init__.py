@@ -1,6 +1,7 @@
-"""Training-control callbacks: warmup, LR finder, automatic per-group rate ramps, gradual unfreezing."""
+"""Training-control callbacks: the staged History, warmup, LR finder, automatic per-group rate ramps, gradual unfreezing."""
 
 from keras_transfer.callbacks.auto_lr import AutoLR, ramp_learning_rate
+from keras_transfer.callbacks.history import FineTuneHistory
 from keras_transfer.callbacks.lr_finder import LRFinder, sweep_learning_rate
 from keras_transfer.callbacks.lr_suggestions import suggest_lr, suggest_minimum, suggest_steepest, suggest_valley
 from keras_transfer.callbacks.unfreeze import GradualUnfreezing
@@ -8,6 +9,7 @@ from keras_transfer.callbacks.warmup import Warmup, warmup_factor
 
 __all__ = [
     "AutoLR",
+    "FineTuneHistory",
     "GradualUnfreezing",
     "LRFinder",
     "Warmup",

@@ -9,7 +9,7 @@ import numpy as np
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.growth.adapters import adapter_for
 from keras_transfer.growth.net2net import _check_noise, net2wider
-from keras_transfer.training.history import FineTuneHistory
+from keras_transfer.callbacks.history import FineTuneHistory
 
 __all__ = ["GrowOnPlateau"]
 

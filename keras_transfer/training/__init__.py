@@ -9,7 +9,7 @@ import sys
 import types
 
 _EXPORTS = {
-    "FineTuneHistory": "keras_transfer.training.history",
+    "FineTuneHistory": "keras_transfer.callbacks.history",
     "FineTuneOptions": "keras_transfer.training.options",
     "LRFinderResult": "keras_transfer.training.lr_find",
     "NanGuard": "keras_transfer.training.nan_guard",

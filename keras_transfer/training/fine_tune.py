@@ -16,7 +16,7 @@ from keras_transfer.models.base_transfer_model import BaseTransferModel
 from keras_transfer.models.inputs import split_data
 from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.training.checkpoint import TrainingCheckpoint
-from keras_transfer.training.history import FineTuneHistory
+from keras_transfer.callbacks.history import FineTuneHistory
 from keras_transfer.training.options import FineTuneOptions
 from keras_transfer.training.resume import ResumableRun
 from keras_transfer.training.runner import Runner, TrainingData

@@ -25,7 +25,7 @@ import tensorflow as tf
 from keras_transfer.augmentation.mixing import mixing_fit_arguments
 from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.training.epoch_data import epoch_shuffled_dataset
-from keras_transfer.training.history import FineTuneHistory
+from keras_transfer.callbacks.history import FineTuneHistory
 from keras_transfer.training.nan_guard import NanGuard
 from keras_transfer.training.stage_plan import StagePlan
 

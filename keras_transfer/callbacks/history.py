@@ -1,4 +1,4 @@
-"""`FineTuneHistory`: one History over all training stages."""
+"""`FineTuneHistory`: one History over all training stages (returned by ``fine_tune`` and ``GrowOnPlateau``)."""
 
 from typing import Dict, List
 
