@@ -1,12 +1,12 @@
 """`GradualUnfreezing`: when to unfreeze one more backbone layer group (the loop does the recompiling)."""
 
 import json
-import os
 from pathlib import Path
 from typing import Dict, Optional
 
 import keras
 
+from keras_transfer.atomic import atomic_write
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["GradualUnfreezing"]
@@ -136,9 +136,8 @@ class GradualUnfreezing(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.state_path is not None:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.state_path.with_suffix(self.state_path.suffix + ".tmp")
-            tmp.write_text(json.dumps(self.get_state(epoch)))
-            os.replace(tmp, self.state_path)
+            with atomic_write(self.state_path) as handle:
+                handle.write(json.dumps(self.get_state(epoch)))
         following = epoch + 1
         if self._end_epoch is not None and following >= self._end_epoch:
             return

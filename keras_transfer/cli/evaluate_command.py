@@ -4,6 +4,8 @@ training curves of any model format on labelled data."""
 import json
 import os
 
+from keras_transfer.atomic import atomic_write
+
 __all__ = ["register", "run", "evaluate_model"]
 
 
@@ -68,9 +70,8 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
             summary["history"], os.path.join(output_dir, "training_curves.png"), summary.get("stages"))
     report.update(model=str(model_path), format=model.format, data=str(data), split=split, files=files)
     report_path = os.path.join(output_dir, "evaluation.json")
-    with open(report_path + ".tmp", "w", encoding="utf-8") as handle:
+    with atomic_write(report_path) as handle:
         json.dump(report, handle, indent=2)
-    os.replace(report_path + ".tmp", report_path)
     files["report"] = report_path
     return report
 

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_transfer.atomic import atomic_write
 from keras_transfer.backbones.backbone import Backbone
 from keras_transfer.data.validation import validate_images
 from keras_transfer.errors import CacheDirectoryError, InvalidConfigError, InvalidInputError
@@ -476,8 +477,6 @@ def _build(backbone, source, tmp, parts, key, views, augmentation, shard_size, p
         },
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    manifest_tmp = os.path.join(tmp, MANIFEST + ".tmp")
-    with open(manifest_tmp, "w") as handle:
+    with atomic_write(os.path.join(tmp, MANIFEST)) as handle:
         json.dump(manifest, handle, indent=1)
-    os.replace(manifest_tmp, os.path.join(tmp, MANIFEST))
     return manifest
