@@ -52,7 +52,8 @@ Fraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 #: A split size: a fraction of the whole dataset in [0, 1) or a count of examples.
 SplitSize = Union[NonNegativeInt, Fraction]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_LAST_N = re.compile(r"^last:[1-9][0-9]*$")
+#: A key that sets a ``fine_tune`` option: ``FineTuneOptions``' check, help text and default (see its ``recipe`` paths).
+_option = FineTuneOptions.recipe_field
 
 
 class _Section(BaseModel):
@@ -201,31 +202,29 @@ class HeadConfig(_Section):
 
 # --------------------------------------------------------------------------------------------------- training
 class OptimizerConfig(_Section):
-    """Optimizer and learning-rate policy (``fine_tune``'s ``optimizer``, ``head_lr``, ``lr``, ``lr_factor``)."""
+    """Optimizer and learning-rate policy (``fine_tune``'s ``optimizer``, ``head_lr``, ``lr``, ``lr_factor``).
 
-    name: str = Field("adam", description="a Keras optimizer name: adam, adamw, sgd, rmsprop, nadam, ...")
-    head_lr: Optional[PositiveFloat] = Field(None, description="stage-1 LR; None: 1e-3 (or the LR finder's)")
-    fine_tune_lr: Optional[PositiveFloat] = Field(None, description="stage-2 LR; None: head_lr / 10")
-    lr: Literal["fixed", "auto"] = "fixed"
-    lr_factor: Optional[Annotated[float, Field(gt=1, allow_inf_nan=False)]] = Field(
-        None, description="per-group (discriminative) rates: each lower group lr_factor times slower")
-    batch_size: PositiveInt = 32
+    Every key is a ``fine_tune`` option (``FineTuneOptions``: one check, help text and default); ``name`` is
+    checked against Keras' optimizers by ``keras_transfer.recipe.checks`` (that needs Keras).
+    """
+
+    name: _option("optimizer")
+    head_lr: _option("head_lr")
+    fine_tune_lr: _option("fine_tune_lr")
+    lr: _option("lr")
+    lr_factor: _option("lr_factor")
+    batch_size: _option("batch_size")
 
 
 class StagesConfig(_Section):
-    """Stage 1 trains the head on the frozen backbone; stage 2 unfreezes ``unfreeze`` and fine-tunes."""
+    """Stage 1 trains the head on the frozen backbone; stage 2 unfreezes ``unfreeze`` and fine-tunes.
 
-    head_epochs: NonNegativeInt = 3
-    fine_tune_epochs: NonNegativeInt = 3
-    unfreeze: Union[NonNegativeInt, str] = Field(
-        "all", description="'all', 'none', 'gradual', N or 'last:N' (last N layer groups)")
+    Every key is a ``fine_tune`` option (``FineTuneOptions``); the recipe trains 3 + 3 epochs by default.
+    """
 
-    @field_validator("unfreeze")
-    @classmethod
-    def _unfreeze(cls, value):
-        if isinstance(value, str) and value not in ("all", "none", "gradual") and not _LAST_N.match(value):
-            raise ValueError(f"allowed: 'all', 'none', 'gradual', an int N ≥ 0 or 'last:N'. Received: {value!r}")
-        return value
+    head_epochs: _option("head_epochs", default=3)
+    fine_tune_epochs: _option("fine_tune_epochs", default=3)
+    unfreeze: _option("unfreeze", allow_none=False)
 
 
 class CacheConfig(_Section):
@@ -256,7 +255,7 @@ class RecipeConfig(_Section):
     """A whole transfer recipe. Exactly one of ``head`` (one task) and ``heads`` (multi-task) is given."""
 
     name: str = Field("run", description="run name: letters, digits, '_', '.', '-'")
-    seed: Annotated[StrictInt, Field(ge=0, lt=2**32)] = 0
+    seed: _option("seed", allow_none=False, default=0)
     deterministic_ops: StrictBool = Field(
         True, description="TensorFlow's deterministic ops (process-wide): the same seed gives the same weights")
     output_dir: str = Field("runs", description="parent of the run folders")
@@ -268,9 +267,9 @@ class RecipeConfig(_Section):
     shift_bias: StrictBool = False
     augmentation: Union[str, List[Any], Dict[str, Any]] = Field(
         "none", description="a preset (none, light, medium, strong) or a list / dict of ops")
-    mixup: Optional[PositiveFloat] = None
-    cutmix: Optional[PositiveFloat] = None
-    label_smoothing: FineTuneOptions.recipe_type("label_smoothing") = FineTuneOptions.recipe_default("label_smoothing")
+    mixup: _option("mixup")
+    cutmix: _option("cutmix")
+    label_smoothing: _option("label_smoothing")
     optimizer: OptimizerConfig = OptimizerConfig()
     stages: StagesConfig = StagesConfig()
     cache: CacheConfig = CacheConfig()

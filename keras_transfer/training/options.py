@@ -6,13 +6,16 @@ text, its check (raising ``InvalidConfigError`` with ``Received: ...`` before an
 has it, its place there. This module imports neither Keras nor TensorFlow (``keras-transfer fit --check``).
 """
 
+import math
+import re
 import textwrap
 from typing import Any, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+                      WithJsonSchema, model_validator)
 from typing_extensions import Annotated
 
-from keras_transfer.checks import check_bool, check_int, check_number, check_positive_number
+from keras_transfer.checks import check_bool, check_int, check_number, check_positive_number, invalid
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.training.seed import check_seed
 
@@ -32,9 +35,15 @@ def _rate(value, info: ValidationInfo):
 
 
 def _unfreeze(value, info: ValidationInfo):
-    if isinstance(value, str) and value not in _UNFREEZE_NAMES and not value.startswith("last:"):
+    if isinstance(value, str):
+        known = value in _UNFREEZE_NAMES or re.fullmatch(r"last:\d+", value.strip()) is not None
+    elif isinstance(value, (bool, int, float)):
+        known = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    else:  # None (= "all") or a GradualUnfreezing policy (not imported here: keras_transfer.callbacks loads Keras)
+        known = value is None or type(value).__name__ == "GradualUnfreezing"
+    if not known:
         raise InvalidConfigError(
-            f"Unknown unfreeze policy. Received: unfreeze={value!r}. Use 'all', 'none', 'gradual', an int N "
+            f"Unknown unfreeze policy. Received: unfreeze={value!r}. Use 'all', 'none', 'gradual', an int N ≥ 0 "
             "(last N layer groups), 'last:N' or a keras_transfer.callbacks.GradualUnfreezing(...) policy."
         )
     return value
@@ -50,12 +59,18 @@ def _lr_policy(value, info: ValidationInfo):
 
 
 def _lr_factor(value, info: ValidationInfo):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 1):
-        raise InvalidConfigError(
-            f"lr_factor must be a float > 1 (each backbone group trains lr_factor times slower than the one "
-            f"above) or None. Received: lr_factor={value!r}. Use 2.6 (ULMFiT)."
-        )
-    return None if value is None else float(value)
+    return check_number("lr_factor", value, minimum=1, min_inclusive=False, allow_none=True,
+                        expected="a float > 1 (each backbone group trains lr_factor times slower than the one "
+                        "above) or None", hint="Use 2.6 (ULMFiT).")
+
+
+def _optimizer(value, info: ValidationInfo):
+    # a Keras optimizer instance is recognised by its config (Keras is not imported here); the name itself is
+    # checked against Keras' optimizers when the optimizer is built (and by the recipe's --check)
+    if isinstance(value, str) or callable(value) or hasattr(value, "get_config"):
+        return value
+    raise invalid("optimizer", value, "a Keras optimizer name ('adam', 'sgd', ...), a keras.optimizers.Optimizer "
+                  "or a callable learning_rate -> optimizer")
 
 
 def _batch_size(value, info: ValidationInfo):
@@ -71,6 +86,13 @@ def _nan_guard(value, info: ValidationInfo):
     return check_bool("nan_guard", value)
 
 
+def _alpha(value, info: ValidationInfo):
+    name = info.field_name if info.field_name in ("mixup", "cutmix") else "mixup"
+    return check_positive_number(
+        name, value, allow_none=True, expected="the Beta(alpha, alpha) parameter of the mixing weight: a positive "
+        "finite float, or None to turn it off", hint="Typical values: mixup=0.2, cutmix=1.0.")
+
+
 def _smoothing(value, info: ValidationInfo):
     return check_number("label_smoothing", value, minimum=0, maximum=1, min_inclusive=False, max_inclusive=False,
                         allow_none=True, hint="Use e.g. label_smoothing=0.1.")
@@ -81,16 +103,50 @@ def _field(default, help_text: str, recipe: Optional[str] = None):
     return Field(default, description=help_text, json_schema_extra={"recipe": recipe} if recipe else None)
 
 
-Epochs = Annotated[Any, AfterValidator(_epochs)]
-Rate = Annotated[Any, AfterValidator(_rate)]
+def _checked(check, json_schema: dict, nullable: bool = False):
+    """An option's type: any value ``check`` accepts; ``json_schema`` describes its JSON (recipe) form."""
+    if nullable:
+        json_schema = {"anyOf": [json_schema, {"type": "null"}]}
+    return Annotated[Any, AfterValidator(check), WithJsonSchema(json_schema)]
+
+
+_NUMBER = {"type": "number", "exclusiveMinimum": 0}
+Epochs = _checked(_epochs, {"type": "integer", "minimum": 0})
+Rate = _checked(_rate, _NUMBER, nullable=True)
+Alpha = _checked(_alpha, _NUMBER, nullable=True)
+_UNFREEZE_JSON = {"anyOf": [{"type": "integer", "minimum": 0}, {
+    "type": "string", "pattern": r"^(" + "|".join(_UNFREEZE_NAMES) + r"|last:\d+)$"}]}
+
+
+def _text_number(value):
+    """A recipe reads ``1e-3`` (a string to YAML 1.1) or ``"0.1"`` (a ``key=value`` override) as the number."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
+
+
+def _not_none(name: str):
+    def check(value):
+        if value is None:
+            raise InvalidConfigError(f"{name} cannot be null in a recipe. Received: {name}=None. Give a value or "
+                                     "leave the key out (its default).")
+        return value
+
+    return check
 
 
 class FineTuneOptions(BaseModel):
     """The settings of one ``fine_tune`` call, checked (see ``keras_transfer.fine_tune`` for each option).
 
-    A new option is one line here: ``name: Annotated[Any, AfterValidator(check)] = _field(default, help, recipe)``
-    (``check(value, info)`` returns the value or raises ``InvalidConfigError``), then its use in a stage, a
-    callback or a model hook (``keras_transfer.training.runner``).
+    A new option is one line here: ``name: _checked(check, json_schema) = _field(default, help, recipe)``
+    (``check(value, info)`` returns the value or raises ``InvalidConfigError``; ``json_schema`` describes its JSON
+    form), then its use in a stage, a callback or a model hook (``keras_transfer.training.runner``). With a
+    ``recipe`` path, the recipe schema declares that key as ``FineTuneOptions.recipe_field(name)``: the same
+    check, help text and default (or the recipe's own ``default=``).
 
     Examples:
     >>> from keras_transfer.training.options import FineTuneOptions
@@ -112,7 +168,7 @@ class FineTuneOptions(BaseModel):
         5,
         "int. Epochs of stage 2 (0 skips it).",
         recipe="stages.fine_tune_epochs")
-    unfreeze: Annotated[Any, AfterValidator(_unfreeze)] = _field(
+    unfreeze: _checked(_unfreeze, _UNFREEZE_JSON, nullable=True) = _field(
         "all",
         '``"all"``, ``"none"``, an int N (last N layer groups), ``"last:N"``, ``"gradual"`` (one more group '
         "per epoch) or a ``keras_transfer.callbacks.GradualUnfreezing`` policy.",
@@ -127,21 +183,21 @@ class FineTuneOptions(BaseModel):
         "float. Learning rate of stage 2 (with ``lr=\"auto\"``: the top group's starting rate); defaults to "
         "``head_lr / 10``.",
         recipe="optimizer.fine_tune_lr")
-    lr: Annotated[Any, AfterValidator(_lr_policy)] = _field(
+    lr: _checked(_lr_policy, {"type": "string", "enum": list(LR_POLICIES)}) = _field(
         "fixed",
         '``"fixed"`` or ``"auto"``: LR finder for stage 1, per-group rates ramping up after unfreezing, '
         "warmup and plateau reduction, every rate logged (``keras_transfer.training.stage_plan.StagePlan``).",
         recipe="optimizer.lr")
-    lr_factor: Annotated[Any, AfterValidator(_lr_factor)] = _field(
+    lr_factor: _checked(_lr_factor, {"type": "number", "exclusiveMinimum": 1}, nullable=True) = _field(
         None,
         "float > 1 or None. Discriminative rates in stage 2: each backbone group ``lr_factor`` times slower "
         "than the one above (``keras_transfer.optimizers.discriminative``).",
         recipe="optimizer.lr_factor")
-    optimizer: Any = _field(
+    optimizer: _checked(_optimizer, {"type": "string"}) = _field(
         "adam",
         "optimizer name, instance (its config is copied per stage) or ``lr -> optimizer`` callable.",
         recipe="optimizer.name")
-    batch_size: Annotated[Any, AfterValidator(_batch_size)] = _field(
+    batch_size: _checked(_batch_size, {"type": "integer", "minimum": 1}) = _field(
         32,
         "int. Batch size for array inputs.",
         recipe="optimizer.batch_size")
@@ -161,13 +217,13 @@ class FineTuneOptions(BaseModel):
         "once into this cache (reused on later calls with the same backbone, weights and data), train the "
         "head on them, stitch it back and check it (``keras_transfer.features.train_head``). With "
         "``model.augmentation`` the cache holds 4 augmented views per example. None: no cache.")
-    mixup: Any = _field(
+    mixup: Alpha = _field(
         None,
         "float > 0 or None. MixUp's Beta alpha (e.g. 0.2): training batches are mixed in a dataset transform "
         "(``keras_transfer.augmentation.MixUpCutMix``), targets become soft one-hot rows and the loss "
         "categorical cross-entropy. Classifiers only.",
         recipe="mixup")
-    cutmix: Any = _field(
+    cutmix: Alpha = _field(
         None,
         "float > 0 or None. CutMix's Beta alpha (e.g. 1.0); with ``mixup`` too, each batch uses one.",
         recipe="cutmix")
@@ -181,17 +237,18 @@ class FineTuneOptions(BaseModel):
         "the seed and the epoch, so a resumed run matches an uninterrupted one (with "
         "``keras_transfer.set_seed`` before building the model: within float rounding). A stage trained on a "
         "feature cache (``cache_dir``) is checkpointed when it ends. None: no checkpoints.")
-    seed: Annotated[Any, AfterValidator(_seed)] = _field(
+    seed: _checked(_seed, {"type": "integer", "minimum": 0, "exclusiveMaximum": 2**32}, nullable=True) = _field(
         None,
         "int or None. Seed Python, NumPy, TensorFlow and Keras (``keras.utils.set_random_seed``) and draw "
         "each epoch's batch order from ``(seed, epoch)``. For identical initial weights too, call "
         "``keras_transfer.set_seed(seed)`` before building the model (it also enables deterministic ops).",
         recipe="seed")
-    nan_guard: Annotated[Any, AfterValidator(_nan_guard)] = _field(
+    nan_guard: _checked(_nan_guard, {"type": "boolean"}) = _field(
         True,
         "bool. Stop at the first NaN / inf loss, put back the last good weights (end of the last finished "
         "epoch; the last good checkpoint stays) and raise ``TrainingDivergedError`` naming the learning rate.")
-    label_smoothing: Annotated[Any, AfterValidator(_smoothing)] = _field(
+    label_smoothing: _checked(_smoothing, {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                              nullable=True) = _field(
         None,
         "float in (0, 1) or None. Spread this share of each target's mass evenly over the classes (Keras' "
         "``CategoricalCrossentropy(label_smoothing=...)``; integer labels are one-hot inside the loss). "
@@ -236,15 +293,63 @@ class FineTuneOptions(BaseModel):
         return cls.create(**values, **options)
 
     @classmethod
-    def recipe_type(cls, name: str):
-        """The type of option ``name`` for a recipe schema field: the same check (``Annotated[Any, check]``)."""
-        return Annotated[(Any, *cls.model_fields[name].metadata)]
+    def recipe_type(cls, name: str, allow_none: bool = True):
+        """The type of option ``name`` for a recipe schema field: the same check and JSON schema.
+
+        A number option also reads a number written as text (``1e-3`` is a string to YAML 1.1, a ``key=value``
+        override is text); ``allow_none=False`` refuses ``null`` where the option takes None but the recipe needs
+        a value (``seed``: the recipe always seeds).
+        """
+        metadata = list(cls.model_fields[name].metadata)
+        json_schema = next(item.json_schema for item in metadata if isinstance(item, WithJsonSchema))
+        members = json_schema.get("anyOf", [json_schema])
+        if not allow_none:
+            members = [member for member in members if member != {"type": "null"}]
+            metadata = [AfterValidator(_not_none(name))] + [item for item in metadata
+                                                            if not isinstance(item, WithJsonSchema)]
+            metadata.append(WithJsonSchema(members[0] if len(members) == 1 else {"anyOf": members}))
+        if any(member.get("type") == "number" for member in members):
+            metadata.insert(0, BeforeValidator(_text_number))
+        return Annotated[(Any, *metadata)]
 
     @classmethod
-    def recipe_default(cls, name: str):
-        """The default and help text of option ``name``, as a recipe schema ``Field``."""
+    def recipe_default(cls, name: str, **default):
+        """The default (``default=`` overrides fine_tune's) and help text of option ``name``, as a ``Field``."""
         field = cls.model_fields[name]
-        return Field(field.default, description=field.description)
+        return Field(default.get("default", field.default), description=field.description)
+
+    @classmethod
+    def recipe_field(cls, name: str, allow_none: bool = True, **default):
+        """A recipe schema field for option ``name``: its check, JSON schema, help text and default.
+
+        Args:
+            name: str. The option (``FineTuneOptions`` field) the recipe key sets.
+            allow_none: bool. False: the recipe refuses ``null`` although the option takes None.
+            **default: ``default=value`` where the recipe's default differs from ``fine_tune``'s.
+
+        Returns:
+            The annotation ``Annotated[Any, <checks>, Field(default, description=help)]``.
+
+        Examples:
+        >>> from pydantic import BaseModel
+        >>> from keras_transfer.training.options import FineTuneOptions
+        >>> class Stages(BaseModel):
+        ...     head_epochs: FineTuneOptions.recipe_field("head_epochs", default=3)
+        >>> Stages().head_epochs, Stages(head_epochs=1).head_epochs
+        (3, 1)
+        >>> Stages(head_epochs=-1)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for Stages
+        head_epochs
+          Value error, head_epochs must be an int ≥ 0. Received: head_epochs=-1. ...
+        """
+        if set(default) - {"default"}:
+            raise TypeError(f"recipe_field() takes default=... only. Received: {sorted(default)}.")
+        field = cls.recipe_default(name, **default)
+        if not allow_none:
+            field.description += " In a recipe: not null."
+        return Annotated[cls.recipe_type(name, allow_none), field]
 
     @classmethod
     def help_text(cls, indent: str = "        ") -> str:

@@ -26,6 +26,12 @@ def test_the_defaults_are_fine_tunes():
     (dict(lr="fast"), r"Unknown learning-rate policy\. Received: lr='fast'"),
     (dict(lr_factor=1), r"lr_factor must be a float > 1 .*Received: lr_factor=1\."),
     (dict(unfreeze="most"), r"Unknown unfreeze policy\. Received: unfreeze='most'"),
+    (dict(unfreeze=-1), r"Unknown unfreeze policy\. Received: unfreeze=-1\. Use .*an int N ≥ 0"),
+    (dict(unfreeze=2.5), r"Unknown unfreeze policy\. Received: unfreeze=2\.5\."),
+    (dict(lr_factor=float("inf")), r"lr_factor must be a float > 1 .*Received: lr_factor=inf\."),
+    (dict(optimizer=3), r"optimizer must be a Keras optimizer name .*Received: optimizer=3\."),
+    (dict(mixup=-0.5), r"mixup must be the Beta\(alpha, alpha\) parameter .*Received: mixup=-0\.5\."),
+    (dict(cutmix="lots"), r"cutmix must be the Beta\(alpha, alpha\) parameter .*Received: cutmix='lots'\."),
     (dict(seed=-1), r"seed must be an int in \[0, 2\*\*32\) or None\. Received: seed=-1"),
     (dict(nan_guard="yes"), r"nan_guard must be True or False\. Received: nan_guard='yes'\."),
     (dict(label_smoothing=1.0), r"label_smoothing must be .*Received: label_smoothing=1\.0\."),
@@ -33,6 +39,21 @@ def test_the_defaults_are_fine_tunes():
 def test_each_check_keeps_its_message(options, message):
     with pytest.raises(errors.InvalidConfigError, match=message):
         FineTuneOptions.create(**options)
+
+
+def test_what_the_checks_accept():
+    import keras
+
+    from keras_transfer.callbacks import GradualUnfreezing
+
+    policy = GradualUnfreezing()
+    options = FineTuneOptions.create(unfreeze=policy, optimizer=keras.optimizers.SGD(0.1), mixup=1, lr_factor=2)
+    assert options.unfreeze is policy and (options.mixup, options.lr_factor) == (1.0, 2.0)
+    for unfreeze in ("all", "none", "full", "frozen", "gradual", "last:0", "last:3", 0, 4, None):
+        assert FineTuneOptions.create(unfreeze=unfreeze).unfreeze == unfreeze
+    assert FineTuneOptions.create(optimizer=lambda rate: keras.optimizers.Adam(rate)).optimizer(0.1) is not None
+    with pytest.raises(errors.InvalidConfigError, match="Unknown unfreeze policy. Received: unfreeze=True"):
+        FineTuneOptions.create(unfreeze=True)  # never an int here
 
 
 def test_an_unknown_option_is_a_type_error_and_options_are_frozen():
