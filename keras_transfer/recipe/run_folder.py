@@ -26,7 +26,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from keras_transfer.atomic import write_json
+from keras_transfer.atomic import write_file, write_json
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["RunFolder", "environment_info", "write_json"]
@@ -166,9 +166,7 @@ class RunFolder:
         import yaml
 
         header = "# Resolved config of this run: `keras-transfer fit THIS_FILE` reproduces it.\n"
-        tmp = self.config_path.with_suffix(".yaml.tmp")
-        tmp.write_text(header + yaml.safe_dump(config_dict, sort_keys=False), encoding="utf-8")
-        os.replace(tmp, self.config_path)
+        write_file(self.config_path, header + yaml.safe_dump(config_dict, sort_keys=False))
         return self.config_path
 
     def write_environment(self, argv=None) -> Path:

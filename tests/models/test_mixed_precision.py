@@ -23,7 +23,9 @@ def policy(request):
 def test_fine_tune_under_mixed_precision_keeps_float32_outputs_and_round_trips(policy, tiny_images, tmp_path):
     x, y = tiny_images
     name = register_tiny_backbone()
-    model = kt.TransferModel(kt.backbones.get(name, weights=None, input_shape=(32, 32)), kt.ClassificationHead(3))
+    # train_bn=False: the tiny backbone stands in for a pretrained one (BatchNorm frozen, as the test was written)
+    backbone = kt.backbones.get(name, weights=None, input_shape=(32, 32), train_bn=False)
+    model = kt.TransferModel(backbone, kt.ClassificationHead(3))
     assert model.backbone.dtype_policy.name == policy
 
     history = kt.fine_tune(model, (x, y), head_epochs=1, fine_tune_epochs=1, batch_size=6, verbose=0)
