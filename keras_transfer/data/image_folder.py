@@ -12,7 +12,7 @@ from keras_transfer.data.arrays import _build_splits
 from keras_transfer.data.splits import Splits
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
-__all__ = ["image_folder", "IMAGE_EXTENSIONS", "is_image_size"]
+__all__ = ["decode_image", "image_folder", "IMAGE_EXTENSIONS", "is_image_size"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,32 @@ def _list_class_files(root: str, class_dir: str):
     return found
 
 
-def _decode(path: str, image_size, channels):
-    """Decode one file to a uint8 array (H, W, 1|3). Raises on unreadable files."""
+def decode_image(path: str, image_size=None, channels=None):
+    """Decodes one image file to a uint8 array ``(H, W, 1 or 3)``, as ``image_folder`` reads each file.
+
+    The first frame of animated files, EXIF orientation applied, 16-bit and float grey scaled to ``[0, 255]``,
+    transparency dropped.
+
+    Args:
+        path: str. The image file.
+        image_size: tuple ``(height, width)`` or None. Resize (bilinear) to this size; None keeps the file's.
+        channels: 1, 3 or None. Grey or RGB; None keeps grey files grey and everything else RGB.
+
+    Returns:
+        numpy.ndarray: uint8 ``(H, W, channels)``.
+
+    Raises:
+        OSError, ValueError: the file is not a readable image (Pillow's own errors).
+
+    Examples:
+    >>> import tempfile, os
+    >>> from PIL import Image
+    >>> path = os.path.join(tempfile.mkdtemp(), "grey.png")
+    >>> Image.new("L", (5, 4), 7).save(path)
+    >>> from keras_transfer.data.image_folder import decode_image
+    >>> decode_image(path, image_size=(2, 3), channels=3).shape
+    (2, 3, 3)
+    """
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:
@@ -254,7 +278,7 @@ def _decode_all(files_by_class: dict, image_size, channels, on_error):
     for class_id, files in enumerate(files_by_class.values()):
         for file in files:
             try:
-                arr = _decode(file, image_size, channels)
+                arr = decode_image(file, image_size, channels)
             except Exception as e:  # Pillow raises many types on bad files.
                 reason = f"{type(e).__name__}: {e}"
                 if on_error == "raise":

@@ -9,7 +9,7 @@ import numpy as np
 
 from keras_transfer.data import image_folder, list_datasets, load_dataset
 from keras_transfer.data.image_folder import IMAGE_EXTENSIONS
-from keras_transfer.data.image_folder import _decode as decode_image  # data's reader; TODO(low): a public name
+from keras_transfer.data.image_folder import decode_image  # data's reader: the same decoding as image_folder
 from keras_transfer.errors import InvalidInputError
 
 __all__ = ["IMAGE_SUFFIXES", "fit_images", "load_labelled_data", "read_images", "read_text_lines", "read_wav"]
