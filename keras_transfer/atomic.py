@@ -12,7 +12,7 @@ import math
 import os
 import tempfile
 
-__all__ = ["atomic_write", "write_file", "write_bytes", "write_text", "write_json"]
+__all__ = ["atomic_write", "write_file", "write_json"]
 
 
 @contextlib.contextmanager
@@ -84,8 +84,6 @@ def write_file(path, content, *, encoding="utf-8") -> str:
         handle.write(content)
     return os.fspath(path)
 
-
-write_bytes = write_text = write_file  # the names callers may look for
 
 
 def _json_clean(value):

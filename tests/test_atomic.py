@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_transfer.atomic import atomic_write, write_bytes, write_file, write_json, write_text
+from keras_transfer.atomic import atomic_write, write_file, write_json
 
 
 def test_atomic_write_text_and_bytes(tmp_path):
@@ -53,10 +53,10 @@ def test_write_json_semantics(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text()) == {"nan": None, "inf": [None], "1": 0.5, "t": [2]}
 
 
-def test_write_bytes_and_text(tmp_path):
-    assert write_bytes(tmp_path / "b", b"xy") == os.fspath(tmp_path / "b")
+def test_write_file_writes_bytes_and_text(tmp_path):
+    assert write_file(tmp_path / "b", b"xy") == os.fspath(tmp_path / "b")
     assert (tmp_path / "b").read_bytes() == b"xy"
-    write_text(tmp_path / "t", "z")
+    write_file(tmp_path / "t", "z")
     assert (tmp_path / "t").read_text() == "z"
 
 
@@ -64,4 +64,3 @@ def test_write_file_picks_the_mode_from_the_content(tmp_path):
     write_file(tmp_path / "b", bytearray(b"\x01"))
     write_file(tmp_path / "t", "é", encoding="latin-1")
     assert (tmp_path / "b").read_bytes() == b"\x01" and (tmp_path / "t").read_bytes() == b"\xe9"
-    assert write_bytes is write_file and write_text is write_file

