@@ -21,7 +21,7 @@ OFFLINE_DOWNLOAD = $(PIP) download --no-deps --only-binary :all: --require-hashe
 
 # The extras installed here are the ones tools/lockfile.py fingerprints (EXTRAS).
 install:
-	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[test,data]"
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[test,data,beam,edge,serve,tune]"
 	$(OFFLINE_DOWNLOAD) --quiet --no-index --find-links $(PACKAGES) >/dev/null 2>&1 || $(OFFLINE_DOWNLOAD) --quiet
 	$(PIP) check
 
@@ -29,7 +29,7 @@ lock:
 	$(PYTHON) tools/lockfile.py check-platform
 	$(PIP) install --quiet $(PIP_TOOLS)
 	CUSTOM_COMPILE_COMMAND="make lock" $(PYTHON) -m piptools compile --quiet --allow-unsafe --strip-extras \
-		--extra data --extra test --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+		--extra data --extra test --extra beam --extra edge --extra serve --extra tune --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
 		--output-file $(CONSTRAINTS) setup.cfg
 	$(PYTHON) tools/lockfile.py stamp $(CONSTRAINTS)
 

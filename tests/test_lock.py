@@ -107,7 +107,7 @@ def test_fingerprint_ignores_layout_and_sees_requirement_edits(tmp_path):
     fingerprints = {}
     for name, text in variants.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-        fingerprints[name] = lockfile.dependency_fingerprint(tmp_path / name)
+        fingerprints[name] = lockfile.dependency_fingerprint(tmp_path / name, extras=("data", "test"))
     assert fingerprints["same"] == fingerprints["relaid"] == fingerprints["other extra"]
     assert len({fingerprints["same"], fingerprints["edited"], fingerprints["added"]}) == 3
 

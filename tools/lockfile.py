@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ["EXTRAS", "PLATFORM", "dependency_fingerprint", "recorded_fingerprint", "stamp", "check_platform"]
 
 #: The extras of setup.cfg that ``make install`` installs, hence that ``make lock`` resolves.
-EXTRAS = ("data", "test")
+EXTRAS = ("beam", "data", "edge", "serve", "test", "tune")
 #: What the lock is resolved for: pip-compile evaluates environment markers for the running interpreter only.
 PLATFORM = ("3.11", "linux", "x86_64")
 
