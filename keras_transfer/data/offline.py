@@ -216,6 +216,38 @@ def _load_digits():
 
 _DIGIT_NAMES = tuple(str(i) for i in range(10))
 
+# elpv ships in a wheel that is read, never installed (requirements-offline.txt, `make install`). Its data licence
+# is CC-BY-NC-SA-4.0: the photos stay in the package cache and never enter this repository.
+_ELPV = ("elpv-dataset", "1.0.0.post1")
+#: elpv's defect probabilities (an expert's vote: 0, 1/3, 2/3, 1) in class-id order.
+_ELPV_PROBABILITIES = (0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0)
+_ELPV_NAMES = ("functional", "possibly_defective", "likely_defective", "defective")
+
+
+@functools.lru_cache(maxsize=None)
+def _load_elpv():
+    from PIL import Image
+
+    root = str(package_dir(*_ELPV, "elpv_dataset/data", error=DatasetUnavailableError))
+    rows = []
+    with open(os.path.join(root, "labels.csv"), encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                rows.append(line.split())
+    if len(rows) != 2624 or any(len(row) != 3 for row in rows):
+        raise DatasetUnavailableError(
+            f"The elpv labels file does not hold 2,624 rows of (path, probability, type). Received: {len(rows)} "
+            f"rows in {os.path.join(root, 'labels.csv')!r}. Delete {root!r} to extract it again, or get the tested "
+            f"wheel with `make install` or `{download_command(*_ELPV)}`."
+        )
+    x = np.empty((len(rows), 300, 300, 1), np.uint8)
+    for i, (relative, _, _) in enumerate(rows):
+        with Image.open(os.path.join(root, relative)) as image:
+            x[i, ..., 0] = np.asarray(image.convert("L"))
+    probabilities = np.array([float(p) for _, p, _ in rows])
+    y = np.abs(probabilities[:, None] - np.array(_ELPV_PROBABILITIES)[None, :]).argmin(axis=1)
+    return _read_only(x, y.astype(np.int64))
+
 _DATASETS = {
     d.name: d
     for d in (
@@ -237,6 +269,14 @@ _DATASETS = {
             class_names=_DIGIT_NAMES,
         ),
         _OfflineDataset(
+            name="elpv",
+            description="elpv: 2,624 300x300 grey electroluminescence photos of solar cells, 4 defect "
+                        "classes (1,508 / 295 / 106 / 715; package elpv-dataset 1.0.0.post1, data CC-BY-NC-SA-4.0)",
+            install="make install (reads the elpv-dataset 1.0.0.post1 wheel, not installed)",
+            loader=_load_elpv,
+            class_names=_ELPV_NAMES,
+        ),
+        _OfflineDataset(
             name="digits",
             description="sklearn digits: 1,797 8x8 grey handwritten digits, 10 "
                         "classes (174-183 each), pixels 0..16 scaled to 0..255",
@@ -252,7 +292,7 @@ def list_datasets() -> list:
     """Names of the datasets that `load_dataset` can load without network access.
 
     Returns:
-        `list[str]`, sorted: `["animal_mnist", "digits", "mnist5k"]`.
+        `list[str]`, sorted: `["animal_mnist", "digits", "elpv", "mnist5k"]`.
 
     Raises:
         Nothing.
@@ -262,7 +302,7 @@ def list_datasets() -> list:
     ```python
     import keras_transfer
 
-    print(keras_transfer.data.list_datasets())  # ['animal_mnist', 'digits', 'mnist5k']
+    print(keras_transfer.data.list_datasets())  # ['animal_mnist', 'digits', 'elpv', 'mnist5k']
     ```
     """
     return sorted(_DATASETS)
@@ -283,7 +323,7 @@ def load_dataset(name: str, *, n_per_class=None, validation_size=0.1, test_size=
                  seed=0) -> Splits:
     """Load one of the offline datasets as stratified, seeded `Splits`.
 
-    Available datasets (all grey, 10 classes, `uint8` images `(N, H, W, 1)`):
+    Available datasets (all grey, `uint8` images `(N, H, W, 1)`):
 
     - `"animal_mnist"`: 10,000 28x28 animal silhouettes, 1,000 per class; class
       names `bear, bird, cat, cow, dog, elephant, giraffe, horse, sheep, zebra`.
@@ -295,6 +335,11 @@ def load_dataset(name: str, *, n_per_class=None, validation_size=0.1, test_size=
     - `"digits"`: 1,797 8x8 digits: the data of `sklearn.datasets.load_digits()`
       (its CSV, read directly), 174-183 per class, pixel values 0..16 scaled to
       0..255; class names `"0"`..`"9"`.
+    - `"elpv"`: 2,624 300x300 real electroluminescence photos of solar cells (the
+      `elpv-dataset` 1.0.0.post1 wheel, read from the package cache; data licence
+      CC-BY-NC-SA-4.0), 4 classes from the experts' defect probability 0 / 1/3 /
+      2/3 / 1: `functional, possibly_defective, likely_defective, defective`
+      (1,508 / 295 / 106 / 715).
 
     None of them ships a train / test split, so the split is made here: stratified,
     the test split first, then validation (carved from the rest), the remainder is

@@ -22,6 +22,8 @@ EXPECTED = {
     "mnist5k": (5000, (28, 28, 1), [500] * 10, [str(i) for i in range(10)]),
     "digits": (1797, (8, 8, 1), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180],
                [str(i) for i in range(10)]),
+    "elpv": (2624, (300, 300, 1), [1508, 295, 106, 715],
+             ["functional", "possibly_defective", "likely_defective", "defective"]),
 }
 
 
@@ -36,7 +38,7 @@ def _row_counts(*arrays):
 
 
 def test_list_datasets():
-    assert list_datasets() == ["animal_mnist", "digits", "mnist5k"]
+    assert list_datasets() == ["animal_mnist", "digits", "elpv", "mnist5k"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -45,9 +47,9 @@ def test_full_dataset_contents(name):
     splits = load_dataset(name, validation_size=0, test_size=0)
     x, y = splits.train
     assert x.shape == (total, *shape) and x.dtype == np.uint8
-    assert y.dtype == np.int64 and y.min() == 0 and y.max() == 9
+    assert y.dtype == np.int64 and y.min() == 0 and y.max() == len(names) - 1
     assert np.bincount(y).tolist() == per_class
-    assert splits.class_names == names and splits.num_classes == 10
+    assert splits.class_names == names and splits.num_classes == len(names)
     assert x.max() == 255 and x.min() == 0
     assert splits.validation is None and splits.test is None
 
@@ -62,17 +64,19 @@ def test_default_split_is_a_stratified_partition(name):
     full = load_dataset(name, validation_size=0, test_size=0).train[0]
     # Every example used exactly once across the three splits (duplicates allowed).
     assert _row_counts(xt, xv, xs) == _row_counts(full)
+    counts = np.array(EXPECTED[name][2])
     for y, n in ((yt, len(yt)), (ys, len(ys))):
-        share = np.bincount(y, minlength=10) / n
-        assert np.abs(share - 0.1).max() < 0.02
+        share = np.bincount(y, minlength=len(counts)) / n
+        assert np.abs(share - counts / total).max() < 0.02
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_n_per_class_balanced_and_deterministic(name):
-    a = load_dataset(name, n_per_class=100, seed=7)
-    b = load_dataset(name, n_per_class=100, seed=7)
-    c = load_dataset(name, n_per_class=100, seed=8)
-    assert np.bincount(a.train[1]).tolist() == [100] * 10
+    n = 50  # elpv's rarest class has 74 training examples
+    a = load_dataset(name, n_per_class=n, seed=7)
+    b = load_dataset(name, n_per_class=n, seed=7)
+    c = load_dataset(name, n_per_class=n, seed=8)
+    assert np.bincount(a.train[1]).tolist() == [n] * len(EXPECTED[name][3])
     for split in ("train", "validation", "test"):
         np.testing.assert_array_equal(getattr(a, split)[0], getattr(b, split)[0])
         np.testing.assert_array_equal(getattr(a, split)[1], getattr(b, split)[1])
@@ -115,7 +119,7 @@ def test_unknown_name_lists_available_and_close_match():
         load_dataset("animal_mnst")
     msg = str(e.value)
     assert "Did you mean 'animal_mnist'?" in msg
-    assert "['animal_mnist', 'digits', 'mnist5k']" in msg
+    assert "['animal_mnist', 'digits', 'elpv', 'mnist5k']" in msg
     assert "keras_transfer.data.tfds(name)" in msg
 
 

@@ -78,7 +78,7 @@ def test_offline_and_not_prepared_fails_fast(tmp_path, monkeypatch):
     msg = str(e.value)
     assert "not prepared in data_dir" in msg and "cannot download it" in msg
     assert "data_dir=" in msg and "machine with internet" in msg
-    assert "['animal_mnist', 'digits', 'mnist5k']" in msg
+    assert "['animal_mnist', 'digits', 'elpv', 'mnist5k']" in msg
     with pytest.raises(DatasetUnavailableError, match="download=True"):
         _call_with_deadline(lambda: tfds("mnist", data_dir=str(tmp_path), download=True))
 
