@@ -1,9 +1,10 @@
-"""EfficientNet-Lite0 in Keras (Keras has no EfficientNet-Lite); its PyTorch weights convert with
-:func:`keras_transfer.weights.torch_layout.efficientnet_lite0_to_keras`.
+"""EfficientNet-Lite0, -Lite1 and -Lite2 in Keras (Keras has no EfficientNet-Lite); their PyTorch weights convert
+with :func:`keras_transfer.weights.torch_layout.efficientnet_lite0_to_keras` (``..._lite1_...``, ``..._lite2_...``).
 
 EfficientNet-Lite is EfficientNet made friendly to quantisation and mobile accelerators: no squeeze-and-excite,
 ReLU6 instead of swish, and the stem (32) and head (1280) channels are not scaled. Lite0 uses EfficientNet-B0's
-block table unchanged. Convolutions use TF-style ``"same"`` padding (Keras' ``padding="same"``), BatchNorm epsilon
+block table unchanged; Lite1 and Lite2 scale it (depth 1.1 / 1.2, width 1.0 / 1.1; native resolutions 240 and
+260; :func:`keras_transfer.weights.torch_layout.efficientnet_lite_blocks`). Convolutions use TF-style ``"same"`` padding (Keras' ``padding="same"``), BatchNorm epsilon
 1e-3. Layer names follow ``keras.applications.EfficientNetB0`` (``stem_conv``, ``block2a_expand_conv``, ...,
 ``top_conv``), so name-based grouping (``block(\\d)``) works the same on both.
 """
@@ -13,9 +14,9 @@ import functools
 import keras
 
 from keras_transfer.backbones.rebuilt import classifier_top, conv_bn, image_input
-from keras_transfer.weights.torch_layout import efficientnet_lite0_blocks
+from keras_transfer.weights.torch_layout import efficientnet_lite_blocks
 
-__all__ = ["build_efficientnet_lite0"]
+__all__ = ["build_efficientnet_lite0", "build_efficientnet_lite1", "build_efficientnet_lite2"]
 
 _BN_EPSILON = 1e-3
 _BN_MOMENTUM = 0.99
@@ -51,10 +52,50 @@ def build_efficientnet_lite0(input_shape=(224, 224, 3), include_top=False, class
     >>> build_efficientnet_lite0(input_shape=(96, 96, 3)).output_shape
     (None, 3, 3, 1280)
     """
+    return _build(0, input_shape, include_top, classes, name, drop_connect_rate)
+
+
+def build_efficientnet_lite1(input_shape=(240, 240, 3), include_top=False, classes=1000, name="efficientnet_lite1",
+                             drop_connect_rate=0.2):
+    """Builds EfficientNet-Lite1 (21 blocks, native 240x240) as a Keras Functional model (random weights).
+
+    Arguments, preprocessing and outputs as :func:`build_efficientnet_lite0`; ImageNet weights:
+    ``keras_transfer.weights.load_offline_imagenet(model, "efficientnet_lite1")``.
+
+    Returns:
+        keras.Model.
+
+    Examples:
+    >>> from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite1
+    >>> build_efficientnet_lite1(input_shape=(64, 64, 3)).output_shape
+    (None, 2, 2, 1280)
+    """
+    return _build(1, input_shape, include_top, classes, name, drop_connect_rate)
+
+
+def build_efficientnet_lite2(input_shape=(260, 260, 3), include_top=False, classes=1000, name="efficientnet_lite2",
+                             drop_connect_rate=0.2):
+    """Builds EfficientNet-Lite2 (21 wider blocks, native 260x260) as a Keras Functional model (random weights).
+
+    Arguments, preprocessing and outputs as :func:`build_efficientnet_lite0`; ImageNet weights:
+    ``keras_transfer.weights.load_offline_imagenet(model, "efficientnet_lite2")``.
+
+    Returns:
+        keras.Model.
+
+    Examples:
+    >>> from keras_transfer.backbones.efficientnet_lite import build_efficientnet_lite2
+    >>> build_efficientnet_lite2(input_shape=(64, 64, 3)).get_layer("block7a_project_conv").filters
+    352
+    """
+    return _build(2, input_shape, include_top, classes, name, drop_connect_rate)
+
+
+def _build(variant, input_shape, include_top, classes, name, drop_connect_rate):
     inputs = image_input(input_shape)
     conv2d = functools.partial(keras.layers.Conv2D, use_bias=False)
     x = conv_bn(inputs, conv2d(32, 3, strides=2, padding="same", name="stem_conv"), _bn("stem_bn"), "stem_activation")
-    specs = efficientnet_lite0_blocks()
+    specs = efficientnet_lite_blocks(variant)
     for index, (prefix, kernel, c_in, c_out, expand, stride) in enumerate(specs):
         shortcut = x
         if expand != 1:

@@ -14,7 +14,7 @@ from keras_transfer.weights import keras_imagenet, load_weights_file
 
 __all__ = ["keras_application_specs", "stage_key"]
 
-_OFFLINE = ("mobilenet_v2", "efficientnet_lite0")
+_OFFLINE = ("mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 def stage_key(pattern: str, stages: Sequence, fixed: Optional[dict] = None) -> Callable[[str], Optional[str]]:

