@@ -43,16 +43,21 @@ __all__ = [
     "TransferModel",
     "augmentation",
     "backbones",
+    "calibrate",
     "callbacks",
     "data",
     "errors",
+    "evaluation",
     "export",
     "features",
     "fine_tune",
     "growth",
+    "interpret",
     "load_model",
     "lr_find",
     "optimizers",
+    "predict",
+    "rank_backbones",
     "recipe",
     "set_seed",
     "weights",
@@ -67,25 +72,31 @@ _ATTRIBUTES = {
     "Recipe": ("keras_transfer.recipe", "Recipe"),  # keras-transfer fit: a whole run from one config file
     "RegressionHead": ("keras_transfer.heads", "RegressionHead"),
     "TransferModel": ("keras_transfer.models", "TransferModel"),
+    "calibrate": ("keras_transfer.evaluation", "calibrate"),  # temperature scaling, kept in .keras and exports
     "export_model": ("keras_transfer.export", "export"),  # alias: kt.export(...) calls the same function
     "fine_tune": ("keras_transfer.training", "fine_tune"),
+    "interpret": ("keras_transfer.evaluation", "interpret"),  # top losses, most confused, Grad-CAM
     "load_model": ("keras_transfer.models", "load_model"),
     "lr_find": ("keras_transfer.training.lr_find", "lr_find"),
+    "predict": ("keras_transfer.evaluation", "predict"),  # with test-time augmentation (tta=8)
+    "rank_backbones": ("keras_transfer.selection", "rank_backbones"),  # keras-transfer rank: LogME / probe / k-NN
     "set_seed": ("keras_transfer.training", "set_seed"),
 }
 
 # Sub-packages reachable as attributes: the public ones, plus those the eager package used to load.
 _SUBMODULES = (
     "augmentation", "backbones", "callbacks", "data", "errors", "export", "features", "growth", "optimizers",
-    "recipe", "weights",
+    "evaluation", "recipe", "weights",
     "heads", "layers", "testing",  # testing: the docs' tiny backbone
     "cli", "models", "training",
+    "selection", "tuning",
 )
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs only
     from keras_transfer import augmentation, backbones, callbacks, data, errors, export, features, growth, heads
     from keras_transfer import layers, optimizers, recipe, testing, weights
     from keras_transfer.backbones import Backbone
+    from keras_transfer.evaluation import calibrate, interpret, predict
     from keras_transfer.export import export as export_model
     from keras_transfer.heads import ClassificationHead, RegressionHead
     from keras_transfer.models import MultiTaskModel, TransferModel, load_model
