@@ -153,7 +153,13 @@ def model_card(model, *, input_shape, input_dtype: str = "uint8", class_names=No
     head = getattr(model, "head", None)
     if head is not None:
         card["head"] = _head_section(head)
-    card["augmentation"] = {"layers": _describe_layer(getattr(model, "augmentation", None)), "in_exported_graph": False}
+    augmentation = getattr(model, "augmentation", None)
+    card["augmentation"] = {"layers": _describe_layer(augmentation), "in_exported_graph": False}
+    if isinstance(augmentation, keras.layers.Layer):  # keras_transfer.predict(exported, x, tta=8) rebuilds it
+        card["augmentation"]["config"] = keras.saving.serialize_keras_object(augmentation)
+    temperature = getattr(getattr(model, "calibration", None), "temperature", None)
+    if temperature is not None:  # keras_transfer.calibrate: in the exported graph
+        card["calibration"] = {"temperature": temperature, "in_exported_graph": True}
     summary = history_summary(history if history is not None else getattr(model, "history", None))
     if summary is not None:
         card["metrics"] = {"final": summary["final"], "best": summary["best"]}

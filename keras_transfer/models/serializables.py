@@ -15,6 +15,7 @@ SERIALIZABLE_MODULES = (
     "keras_transfer.backbones",
     "keras_transfer.heads",
     "keras_transfer.models",
+    "keras_transfer.models.temperature_scaling",  # TemperatureScaling: keras_transfer.calibrate's layer
 )
 
 

@@ -12,6 +12,7 @@ from keras_transfer.models.inputs import label_shape
 from keras_transfer.models.losses import SmoothedSparseCategoricalCrossentropy
 from keras_transfer.models.multi_task_model import task_optimizer
 from keras_transfer.models.shift_bias import DistributionShiftBias
+from keras_transfer.models.temperature_scaling import TemperatureScaling
 
 __all__ = ["TransferModel"]
 
@@ -38,6 +39,8 @@ class TransferModel(BaseTransferModel):
         shift_bias: bool or dict. Put a ``keras_transfer.models.DistributionShiftBias`` (learnable per-feature
             shift, optional scale) between the backbone and the head; a dict gives its arguments
             (``{"scale": True, "l2": 1e-3, "lr_multiplier": 10.0}``).
+        temperature: float > 0 or None. Temperature scaling of a softmax head's output (``model.calibration``, a
+            ``keras_transfer.models.TemperatureScaling``); ``keras_transfer.calibrate(model, validation)`` fits it.
         **kwargs: base ``keras.Model`` arguments (``name``).
 
     Examples:
@@ -51,7 +54,8 @@ class TransferModel(BaseTransferModel):
     """
 
     def __init__(
-        self, backbone, head: Head, augmentation: Optional[keras.layers.Layer] = None, shift_bias=False, **kwargs
+        self, backbone, head: Head, augmentation: Optional[keras.layers.Layer] = None, shift_bias=False,
+        temperature: Optional[float] = None, **kwargs
     ):
         super().__init__(**kwargs)
         backbone = self._backbone_of(backbone)
@@ -75,6 +79,14 @@ class TransferModel(BaseTransferModel):
             self.shift_bias = dict(shift_bias) if isinstance(shift_bias, dict) else True
             self.shift = DistributionShiftBias(**(shift_bias if isinstance(shift_bias, dict) else {}), name="shift")
             self.shift.build((None, backbone.output_dim))
+        softmax_head = getattr(head, "num_classes", None) is not None and not getattr(head, "multi_label", True)
+        if temperature is not None and not softmax_head:
+            raise InvalidConfigError(
+                "Temperature scaling needs a single-label classification head (softmax). Received: temperature="
+                f"{temperature!r} with a head of type {type(head).__name__}. Leave temperature=None."
+            )
+        # Always present (the identity while temperature is None), so calibrating a built model sets a number.
+        self.calibration = TemperatureScaling(temperature, name="calibration")
 
     def call(self, inputs, training=None):
         x = inputs
@@ -83,7 +95,7 @@ class TransferModel(BaseTransferModel):
         features = self.backbone(x, training=training)
         if self.shift is not None:
             features = self.shift(features)
-        return self.head(features, training=training)
+        return self.calibration(self.head(features, training=training))
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
         """``keras.Model.compile`` with the head's loss and metrics as defaults.
@@ -164,6 +176,8 @@ class TransferModel(BaseTransferModel):
         )
         if self.shift is not None:
             config.update(shift_bias=self.shift_bias)
+        if self.calibration.temperature is not None:
+            config.update(temperature=self.calibration.temperature)
         return config
 
     @classmethod
