@@ -8,6 +8,9 @@ One form: ``keras_transfer.export(model, path, format=...)``. This package is ca
 - ``export(model, path, format, quantization, representative_data, ...)`` → ``ExportReport``.
 - ``load_exported(path)`` → ``ExportedModel``: runs ``.keras``, SavedModel, ``.tflite`` and ``.onnx`` files.
 - ``check_parity(model, exported, x, labels)``, ``model_card(...)``, ``read_model_card(path)``.
+- ``embed_metadata(path, class_names, ...)`` / ``read_metadata(path)``: TFLite metadata inside a ``.tflite``
+  file (what MediaPipe's ``ImageClassifier`` reads); ``SelectiveQuantizer``: int8 with the layers of largest
+  error kept in float (``export(..., quantization="int8", float_layers=n, per_channel=...)``).
 - ``classification_report(...)`` and the plots used by ``keras-transfer evaluate``.
 
 Importing this package does not import TensorFlow or Keras (nor ``keras_transfer.models``, which does):
@@ -33,6 +36,8 @@ from keras_transfer.export.model_card import history_summary, model_card, read_l
 from keras_transfer.export.parity import check_parity
 from keras_transfer.export.report import ExportReport
 from keras_transfer.export.runtime import ExportedModel, detect_format, load_exported
+from keras_transfer.export.selective import SelectiveQuantizer
+from keras_transfer.export.tflite_metadata import embed_metadata, read_metadata
 
 # Public names. The command line's input helpers (fit_images, load_labelled_data, read_images, read_text_lines,
 # read_wav), resolve_input_spec and history_summary stay importable from here too.
@@ -42,16 +47,19 @@ __all__ = [
     "QUANTIZATIONS",
     "ExportReport",
     "ExportedModel",
+    "SelectiveQuantizer",
     "canonical_format",
     "check_parity",
     "classification_report",
     "confusion_matrix",
     "detect_format",
+    "embed_metadata",
     "export",
     "format_classification_report",
     "load_exported",
     "model_card",
     "read_labels",
+    "read_metadata",
     "read_model_card",
 ]
 

@@ -16,6 +16,8 @@ from keras_transfer.export.parity import check_parity
 from keras_transfer.export.report import ExportReport
 from keras_transfer.export.runtime import load_exported
 from keras_transfer.export.saved_model import export_saved_model
+from keras_transfer.export.selective import SelectiveQuantizer, check_selective_options
+from keras_transfer.export.tflite_metadata import embed_metadata, has_schema
 
 __all__ = ["FORMATS", "KERAS_FORMATS", "canonical_format", "export", "resolve_input_spec"]
 
@@ -53,8 +55,9 @@ def canonical_format(format: str) -> str:
     )
 
 
-def _check_options(model, format, quantization, representative_data, path):
+def _check_options(model, format, quantization, representative_data, path, float_layers=None, per_channel=True):
     """Every check of the arguments made before any work; returns the model's input kind (or None)."""
+    check_selective_options(quantization, float_layers, per_channel)
     if quantization is not None and format != "tflite":
         raise InvalidConfigError(
             f"Quantization is a TFLite conversion option. Received: format={format!r}, "
@@ -245,14 +248,18 @@ def _move_into_place(staged, path):
 def export(model, path, format: str = "saved_model", quantization: Optional[str] = None,
            representative_data=None, *, parity_data=None, input_shape=None, input_dtype: Optional[str] = None,
            integer_io: bool = True, class_names: Optional[Sequence[str]] = None, history=None,
-           metadata: bool = True, verbose: bool = True) -> ExportReport:
+           metadata: bool = True, float_layers=None, per_channel: bool = True,
+           verbose: bool = True) -> ExportReport:
     """Export a trained model for deployment and prove the file matches it.
 
     The model goes through ``model.export`` with an inference trace: preprocessing inside the model (a
     ``Backbone``'s resize and normalisation, a tokenizer, an audio front end) is in the graph, augmentation and
     dropout are not; text models export as SavedModel only. The file is written beside ``path``, run with its
     own runtime on ``parity_data`` (else 16 random images) against the Keras model, and only then moved to
-    ``path``: a failed export leaves nothing behind. ``labels.txt`` and ``model_card.json`` go beside it.
+    ``path``: a failed export leaves nothing behind. ``labels.txt`` and ``model_card.json`` go beside it. A
+    TFLite image classifier also carries them inside (TFLite metadata: labels, input description with
+    NormalizationOptions mean 0 / std 1, model name / version / description), and MediaPipe's own
+    ``ImageClassifier`` is run on the parity inputs (``report.mediapipe_agreement``).
 
     Args:
         model: keras.Model. The trained model (a ``keras_transfer.TransferModel`` or any single-input model).
@@ -274,7 +281,14 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
         integer_io: bool. For ``"int8"``: uint8 output as well as uint8 input (integer-only accelerators).
         class_names: class names in id order (written to ``labels.txt``); default ``"0".."n-1"``.
         history: the training History (``fine_tune``'s) for the model card; default ``model.history``.
-        metadata: bool. Write ``labels.txt`` and ``model_card.json``.
+        metadata: bool. Write ``labels.txt`` and ``model_card.json``; for a TFLite image classifier also embed
+            TFLite metadata in the file (needs the ``mediapipe`` package: the edge extra; without it the file
+            is written without, and ``report.mediapipe_note`` says so) and check it with MediaPipe.
+        float_layers: ``"int8"`` only: selective quantization. An int (keep that many layers with the largest
+            int8 error, ranked by TFLite's quantization debugger, in float) or a list of tensor names
+            (``keras_transfer.export.selective.SelectiveQuantizer.layer_errors``); the output is then float32.
+        per_channel: bool. ``"int8"`` only: per-channel weight scales (default) or one scale per tensor (smaller
+            file, usually less accurate). ``False`` also takes the selective path.
         verbose: bool. Print the report table.
 
     Returns:
@@ -309,25 +323,58 @@ def export(model, path, format: str = "saved_model", quantization: Optional[str]
     start = time.perf_counter()
     format = canonical_format(format)
     path = os.path.abspath(os.fspath(path).rstrip("/\\"))
-    kind = _check_options(model, format, quantization, representative_data, path)
+    kind = _check_options(model, format, quantization, representative_data, path, float_layers, per_channel)
     names = class_names_of(model, class_names) if metadata else None
     inputs = _export_inputs(model, kind, parity_data, representative_data, input_shape, input_dtype)
     _build(model, inputs.parity_x)
-    exported, parity, size = _write_checked(model, path, format, inputs, quantization, integer_io)
+    card = model_card(model, input_shape=inputs.shape, input_dtype=inputs.dtype, class_names=names,
+                      history=history) if metadata else None
+    settings = _Settings(quantization, integer_io, float_layers, per_channel,
+                         _embedding(format, kind, inputs, names, card))
+    exported, parity, size = _write_checked(model, path, format, inputs, settings)
     report = _report(path, format, quantization, size, inputs, exported, parity)
     report.seconds = round(time.perf_counter() - start, 2)
     if metadata:
-        report.metadata_files = _write_card(model, path, format, inputs, names, history, report)
+        report.metadata_files = _write_card(card, path, format, names, report)
     if verbose:
         print(report.table())
     return report
 
 
-def _write_card(model, path, format, inputs, names, history, report) -> list:
+def _write_card(card, path, format, names, report) -> list:
     """Write ``labels.txt`` and ``model_card.json`` beside the file (inside a SavedModel directory)."""
-    card = model_card(model, input_shape=inputs.shape, input_dtype=inputs.dtype, class_names=names, history=history)
     directory = path if format == "saved_model" else os.path.dirname(path)
     return write_metadata(directory, card, os.path.basename(path), report.to_dict(), names)
+
+
+class _Settings(NamedTuple):
+    """How the file is converted: quantization and its selective options, and the metadata to embed (or None)."""
+
+    quantization: Optional[str]
+    integer_io: bool
+    float_layers: object
+    per_channel: bool
+    embed: Optional[dict]
+
+    @property
+    def selective(self) -> bool:
+        return self.quantization == "int8" and (self.float_layers is not None or not self.per_channel)
+
+
+def _embedding(format, kind, inputs, names, card) -> Optional[dict]:
+    """The TFLite metadata fields for an image classifier's ``.tflite`` file, else None (nothing to embed)."""
+    shape = inputs.shape
+    image = kind == "image" or (kind is None and len(shape) == 4 and shape[-1] in (1, 3))
+    if format != "tflite" or card is None or names is None or not image or len(names) < 2:
+        return None
+    backbone = card.get("backbone") or {}
+    source = backbone.get("weights_source")
+    description = (f"{card.get('model_class', 'Model')} classifier of {len(names)} classes"
+                   + (f" on a {backbone['name']} backbone" if backbone.get("name") else "")
+                   + (f" ({source})" if source else "")
+                   + ". Input: raw image pixels 0-255 (resize and normalisation are inside the model).")
+    return {"name": str(card.get("name") or "classifier"), "version": str(card.get("created") or "1"),
+            "description": description, "class_names": list(names)}
 
 
 def _report(path, format, quantization, size, inputs, exported, parity) -> ExportReport:
@@ -337,7 +384,9 @@ def _report(path, format, quantization, size, inputs, exported, parity) -> Expor
         n_examples=parity["n_examples"], max_abs_diff=parity["max_abs_diff"],
         mean_abs_diff=parity["mean_abs_diff"], argmax_agreement=parity["argmax_agreement"],
         keras_accuracy=parity["keras_accuracy"], exported_accuracy=parity["exported_accuracy"],
-        parity_data=inputs.parity_source,
+        parity_data=inputs.parity_source, embedded_metadata=parity.get("embedded_metadata", False),
+        mediapipe_agreement=parity.get("mediapipe_agreement"), mediapipe_note=parity.get("mediapipe_note", ""),
+        float_layers=tuple(parity.get("float_layers", ())), per_channel=parity.get("per_channel", True),
     )
 
 
@@ -388,13 +437,20 @@ def _build(model, parity_x):
         ) from error
 
 
-def _convert(model, staged, path, format, signature, quantization, representative_x, integer_io):
-    """Write the file with the format's converter; disk errors become an ExportError naming the path."""
+def _convert(model, staged, path, format, signature, representative_x, settings: _Settings) -> dict:
+    """Write the file with the format's converter; disk errors become an ExportError naming the path.
+
+    Returns:
+        dict: the selective quantization's ``float_layers`` / ``per_channel`` (empty otherwise).
+    """
     try:
         if format == "saved_model":
             export_saved_model(model, staged, signature)
+        elif format == "tflite" and settings.selective:
+            quantizer = SelectiveQuantizer(model, signature, representative_x)
+            return quantizer.write(staged, settings.float_layers, settings.per_channel)
         elif format == "tflite":
-            export_litert(model, staged, signature, quantization, representative_x, integer_io)
+            export_litert(model, staged, signature, settings.quantization, representative_x, settings.integer_io)
         else:
             export_onnx(model, staged, signature)
     except OSError as error:
@@ -406,10 +462,24 @@ def _convert(model, staged, path, format, signature, quantization, representativ
             "Nothing was left behind; free disk space (or fix the directory's permissions) and export again, "
             "or choose a path on another disk.",
         ) from error
+    return {}
 
 
-def _write_checked(model, path, format, inputs: _ExportInputs, quantization, integer_io):
-    """Convert in a staging directory beside ``path``, check parity there, then move the file into place.
+def _embed(staged, embed: Optional[dict]) -> dict:
+    """Embed the TFLite metadata (when there is some to embed and the schema is installed)."""
+    if embed is None:
+        return {}
+    if not has_schema():
+        return {"mediapipe_note": "not run: no metadata embedded (the mediapipe package, the edge extra, is not "
+                                  "installed)"}
+    fields = dict(embed)
+    embed_metadata(staged, fields.pop("class_names"), **fields)
+    return {"embedded_metadata": True}
+
+
+def _write_checked(model, path, format, inputs: _ExportInputs, settings: _Settings):
+    """Convert in a staging directory beside ``path``, embed its metadata, check parity there (and with MediaPipe
+    when metadata was embedded), then move the file into place.
 
     Returns:
         tuple: ``(exported, parity, size_bytes)``; nothing is left behind when any step fails.
@@ -420,9 +490,12 @@ def _write_checked(model, path, format, inputs: _ExportInputs, quantization, int
     stage = _stage_directory(os.path.dirname(path), path)
     try:
         staged = os.path.join(stage, os.path.basename(path))
-        _convert(model, staged, path, format, signature, quantization, inputs.representative_x, integer_io)
+        extra = _convert(model, staged, path, format, signature, inputs.representative_x, settings)
+        extra.update(_embed(staged, settings.embed))
         exported = load_exported(staged)
-        parity = check_parity(model, exported, inputs.parity_x, inputs.parity_y)
+        parity = check_parity(model, exported, inputs.parity_x, inputs.parity_y,
+                              mediapipe=extra.get("embedded_metadata", False))
+        parity = {**extra, **parity}  # a MediaPipe result replaces the note on why it could not run
         size = _size_bytes(staged)
         _move_into_place(staged, path)
     finally:

@@ -4,7 +4,10 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["check_parity", "keras_outputs"]
+from keras_transfer.errors import ExportError
+from keras_transfer.export.mediapipe_check import mediapipe_image_top1, mediapipe_unsupported_reason
+
+__all__ = ["check_parity", "keras_outputs", "mediapipe_parity"]
 
 
 def keras_outputs(model, x, batch_size: int = 32) -> np.ndarray:
@@ -37,7 +40,37 @@ def _accuracy(outputs, labels) -> Optional[float]:
     return float(np.mean(outputs.argmax(axis=1) == labels.reshape(-1)))
 
 
-def check_parity(model, exported, x, labels=None, batch_size: int = 32) -> dict:
+def mediapipe_parity(path, x, reference, input_shape, input_dtype) -> dict:
+    """Top-1 agreement of MediaPipe's ``ImageClassifier`` (reading the file's metadata) with the Keras outputs.
+
+    Args:
+        path: str. A ``.tflite`` classifier with embedded metadata.
+        x: array of the parity inputs (raw pixels).
+        reference: array ``(n, classes)``: the Keras model's outputs on ``x``.
+        input_shape: tuple. The exported input shape with the batch axis.
+        input_dtype: str.
+
+    Returns:
+        dict: ``mediapipe_agreement`` (float, or None when MediaPipe could not run the file) and
+        ``mediapipe_note`` (why not, else ``""``).
+
+    Examples:
+    >>> keras_transfer.export.parity.mediapipe_parity("m.tflite", x, keras_probs, (None, 64, 64, 3), "uint8")  # doctest: +SKIP
+    {'mediapipe_agreement': 1.0, 'mediapipe_note': ''}
+    """
+    reason = mediapipe_unsupported_reason(tuple(input_shape), input_dtype)
+    if reason is None and (reference.ndim != 2 or reference.shape[1] < 2):
+        reason = "MediaPipe's classifier check needs class scores (batch, classes)"
+    if reason is not None:
+        return {"mediapipe_agreement": None, "mediapipe_note": f"not run: {reason}"}
+    try:
+        top1 = mediapipe_image_top1(path, x)
+    except ExportError as error:
+        return {"mediapipe_agreement": None, "mediapipe_note": f"not run: {error}"}
+    return {"mediapipe_agreement": float(np.mean(top1 == reference.argmax(axis=-1))), "mediapipe_note": ""}
+
+
+def check_parity(model, exported, x, labels=None, batch_size: int = 32, mediapipe: bool = False) -> dict:
     """Run the Keras model and the exported model on the same inputs and compare them.
 
     Args:
@@ -46,6 +79,8 @@ def check_parity(model, exported, x, labels=None, batch_size: int = 32) -> dict:
         x: array of raw inputs the model was not calibrated on.
         labels: array or None. Labels of ``x``; with them both accuracies are reported.
         batch_size: int.
+        mediapipe: bool. Also run the file with MediaPipe's ``ImageClassifier`` (``.tflite`` with embedded
+            metadata) and report its top-1 agreement with Keras (``mediapipe_agreement``, ``mediapipe_note``).
 
     Returns:
         dict: ``max_abs_diff`` and ``mean_abs_diff`` (outputs, after dequantization), ``argmax_agreement``
@@ -75,4 +110,7 @@ def check_parity(model, exported, x, labels=None, batch_size: int = 32) -> dict:
     if labels is not None:
         result["keras_accuracy"] = _accuracy(reference, labels)
         result["exported_accuracy"] = _accuracy(outputs, labels)
+    if mediapipe:
+        result.update(mediapipe_parity(exported.path, x, reference, (None,) + tuple(x.shape[1:]),
+                                       str(exported.input_dtype)))
     return result

@@ -27,6 +27,12 @@ class ExportReport:
         parity_data: str. Where the parity inputs came from.
         seconds: float. Conversion and check time.
         metadata_files: tuple of str. ``labels.txt`` / ``model_card.json`` written beside the model.
+        embedded_metadata: bool. TFLite metadata (labels, input description, model card) inside the file.
+        mediapipe_agreement: float or None. Top-1 agreement of MediaPipe's ``ImageClassifier`` with Keras on
+            the parity inputs (None when it was not run: see ``mediapipe_note``).
+        mediapipe_note: str. Why the MediaPipe check did not run, else empty.
+        float_layers: tuple of str. Selective int8: the layers (output tensor names) kept in float.
+        per_channel: bool. int8: per-channel (True) or per-tensor weight scales.
 
     Examples:
     >>> report = keras_transfer.export.export(model, "/tmp/m.tflite", format="tflite")  # doctest: +SKIP
@@ -50,6 +56,11 @@ class ExportReport:
     parity_data: str = ""
     seconds: float = 0.0
     metadata_files: Tuple[str, ...] = ()
+    embedded_metadata: bool = False
+    mediapipe_agreement: Optional[float] = None
+    mediapipe_note: str = ""
+    float_layers: Tuple[str, ...] = ()
+    per_channel: bool = True
 
     @property
     def accuracy_drop(self) -> Optional[float]:
@@ -63,6 +74,7 @@ class ExportReport:
         result = dataclasses.asdict(self)
         result["input_shape"] = list(self.input_shape)
         result["metadata_files"] = list(self.metadata_files)
+        result["float_layers"] = list(self.float_layers)
         result["accuracy_drop"] = self.accuracy_drop
         return result
 
@@ -79,7 +91,9 @@ class ExportReport:
         shape = "(" + ", ".join("batch" if d is None else str(d) for d in self.input_shape) + ")"
         rows = [
             ("path", self.path),
-            ("format", self.format + (f" ({self.quantization})" if self.quantization else "")),
+            ("format", self.format + (f" ({self.quantization})" if self.quantization else "")
+             + (f", {len(self.float_layers)} layers in float" if self.float_layers else "")
+             + ("" if self.per_channel else ", per-tensor scales")),
             ("size", f"{self.size_bytes:,} bytes"),
             ("input", f"{shape} {self.input_dtype}"),
             ("output dtype", self.output_dtype),
@@ -91,6 +105,11 @@ class ExportReport:
             ("exported accuracy", fmt(self.exported_accuracy)),
             ("seconds", f"{self.seconds:.1f}"),
         ]
+        if self.format == "tflite":
+            rows.insert(-1, ("embedded metadata", "yes (labels, normalisation, model card)"
+                             if self.embedded_metadata else "no"))
+            rows.insert(-1, ("MediaPipe agreement", fmt(self.mediapipe_agreement) if self.mediapipe_agreement
+                             is not None else (self.mediapipe_note or "—")))
         return "\n".join(["| export | |", "|---|---|"] + [f"| {key} | {fmt(value)} |" for key, value in rows])
 
     def __str__(self):
