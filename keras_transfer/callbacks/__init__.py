@@ -1,6 +1,8 @@
-"""Training-control callbacks: the staged History, warmup, LR finder, automatic per-group rate ramps, gradual unfreezing."""
+"""Training-control callbacks: the staged History, warmup, LR finder, automatic per-group rate ramps, gradual unfreezing,
+weight averaging (EMA)."""
 
 from keras_transfer.callbacks.auto_lr import AutoLR, ramp_learning_rate
+from keras_transfer.callbacks.ema import ExponentialMovingAverage
 from keras_transfer.callbacks.history import FineTuneHistory
 from keras_transfer.callbacks.lr_finder import LRFinder, sweep_learning_rate
 from keras_transfer.callbacks.lr_suggestions import suggest_lr, suggest_minimum, suggest_steepest, suggest_valley
@@ -9,6 +11,7 @@ from keras_transfer.callbacks.warmup import Warmup, warmup_factor
 
 __all__ = [
     "AutoLR",
+    "ExponentialMovingAverage",
     "FineTuneHistory",
     "GradualUnfreezing",
     "LRFinder",

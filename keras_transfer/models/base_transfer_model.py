@@ -2,7 +2,8 @@
 model's kind, as hooks ``keras_transfer.fine_tune`` calls without asking which model it has:
 
 - ``fit_data``: each accepted data form as ``fit`` arguments, labels checked (per head for a MultiTaskModel);
-- ``training_loss``: the loss and metrics fitting the labels' form (and ``label_smoothing``);
+- ``training_loss``: the loss and metrics fitting the labels' form (and ``label_smoothing``, ``loss``,
+  ``class_weight``: ``keras_transfer.models.head_loss``);
 - ``run_settings``: what a resumed run must share with the interrupted one (stored in checkpoints);
 - ``check_fine_tune_options``: refuse the ``fine_tune`` options this kind cannot use.
 
@@ -54,13 +55,16 @@ class BaseTransferModel(keras.Model):
         (``(dataset, None, None, None)`` for a dataset or PyDataset). ``what`` names the data in messages."""
         return single_head_data(self, data, what, batch_size)
 
-    def training_loss(self, data, labels, label_smoothing=None):
+    def training_loss(self, data, labels, label_smoothing=None, loss=None, class_weight=None, soft_targets=False):
         """``(loss, metrics)`` fitting the training labels' form, or ``(None, None)`` for ``compile``'s defaults.
 
         Args:
             data: the training data as given to ``fit_data``.
             labels: the checked label array from ``fit_data`` (None for datasets).
             label_smoothing: float in (0, 1) or None.
+            loss: None, ``"focal"`` or a Keras loss (``fine_tune(loss=...)``).
+            class_weight: None, ``"auto"`` or ``{class id: weight}`` (``{task: ...}`` for a MultiTaskModel).
+            soft_targets: bool. Training targets become soft rows (MixUp / CutMix).
         """
         return None, None
 

@@ -19,6 +19,8 @@ from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.heads.regression import RegressionHead
 import keras_transfer.models.loss_weighting as weighting_module
 from keras_transfer.models.base_transfer_model import BaseTransferModel
+from keras_transfer.models.class_weights import read_dataset_labels, resolve_class_weights
+from keras_transfer.models.head_loss import check_head_loss_options, head_loss
 from keras_transfer.models.inputs import model_inputs
 from keras_transfer.models.shift_bias import DistributionShiftBias
 from keras_transfer.optimizers.factory import copy_optimizer, make_optimizer
@@ -539,6 +541,52 @@ class MultiTaskModel(BaseTransferModel):
     def fit_data(self, data, what: str, batch_size=None):
         """``{task: y}`` labels (-1 / NaN missing), checked per head: see ``prepare_multi_task_data``."""
         return prepare_multi_task_data(self, data, what, batch_size)
+
+    def _task_option(self, value, name: str) -> dict:
+        """``{task: value}`` for a loss option: a dict per task (tasks left out: None), or one value for all."""
+        if isinstance(value, dict) and set(value) <= set(self.heads) and value:
+            return {task: value.get(task) for task in self.heads}
+        if isinstance(value, dict) or (value is not None and not isinstance(value, str)):
+            raise InvalidConfigError(
+                f"{name} on a MultiTaskModel is 'auto' / 'focal' (every classification task) or a dict "
+                f"{{task: value}} naming tasks among {self.tasks}. Received: {name}={value!r}."
+            )
+        return {task: value for task in self.heads}
+
+    def check_fine_tune_options(self, options) -> None:
+        """``loss`` and ``class_weight`` per task: one name for every classification task, or ``{task: ...}``."""
+        super().check_fine_tune_options(options)
+        loss, class_weight = getattr(options, "loss", None), getattr(options, "class_weight", None)
+        losses = self._task_option(loss, "loss") if loss is not None else {}
+        weights = self._task_option(class_weight, "class_weight") if class_weight is not None else {}
+        for task, head in self.heads.items():
+            task_loss, task_weight = losses.get(task), weights.get(task)
+            if isinstance(loss, str) and _head_kind(head) == "regression":
+                task_loss = None  # "focal" for every classification task
+            if class_weight == "auto" and _head_kind(head) != "softmax":
+                task_weight = None  # "auto" for every single-label task
+            check_head_loss_options(head, f"task {task!r}", loss=task_loss, class_weight=task_weight)
+
+    def training_loss(self, data, labels, label_smoothing=None, loss=None, class_weight=None, soft_targets=False):
+        """``({task: loss}, None)`` for the tasks ``loss`` / ``class_weight`` concern (per task, missing labels
+        not counted by ``"auto"``), ``(None, None)`` when neither is set: every head's own loss."""
+        if loss is None and class_weight is None:
+            return None, None
+        losses = self._task_option(loss, "loss") if loss is not None else {}
+        weights = self._task_option(class_weight, "class_weight") if class_weight is not None else {}
+        chosen = {}
+        for task, head in self.heads.items():
+            kind = _head_kind(head)
+            task_loss = None if isinstance(loss, str) and kind == "regression" else losses.get(task)
+            spec = weights.get(task) if kind == "softmax" else None
+            task_weights = resolve_class_weights(
+                spec, head.num_classes, None if labels is None else labels[task],
+                lambda task=task: read_dataset_labels(data, task), what=f"class_weight[{task!r}]",
+            ) if spec is not None else None
+            if task_loss is None and task_weights is None:
+                continue
+            chosen[task] = head_loss(head, False, loss=task_loss, class_weights=task_weights, multi_task=True)
+        return (chosen or None), None
 
     @property
     def num_classes(self) -> dict:

@@ -9,6 +9,8 @@ from keras_transfer.errors import InvalidConfigError
 from keras_transfer.heads.head import Head
 from keras_transfer.models.base_transfer_model import BaseTransferModel
 from keras_transfer.models.inputs import label_shape
+from keras_transfer.models.class_weights import read_dataset_labels, resolve_class_weights
+from keras_transfer.models.head_loss import check_head_loss_options, head_loss
 from keras_transfer.models.losses import SmoothedSparseCategoricalCrossentropy
 from keras_transfer.models.multi_task_model import task_optimizer
 from keras_transfer.models.shift_bias import DistributionShiftBias
@@ -133,23 +135,36 @@ class TransferModel(BaseTransferModel):
             self.optimizer.build(self.trainable_variables)
 
     # ------------------------------------------------------------ training hooks (fine_tune)
-    def training_loss(self, data, labels, label_smoothing=None):
-        """Loss and metrics fitting the labels' form: one-hot labels on a softmax head need categorical
-        cross-entropy; ``label_smoothing`` (softmax heads) smooths either form. ``(None, None)``: the head's own."""
+    def training_loss(self, data, labels, label_smoothing=None, loss=None, class_weight=None, soft_targets=False):
+        """Loss and metrics fitting the labels' form and the loss options. ``(None, None)``: the head's own.
+
+        One-hot labels on a softmax head need categorical cross-entropy; ``label_smoothing`` (softmax heads)
+        smooths either form; ``loss`` and ``class_weight`` choose and weigh the loss per example
+        (``keras_transfer.models.head_loss``; ``"auto"`` counts the training labels); ``soft_targets``: the
+        targets become soft rows in training (MixUp / CutMix).
+        """
         head = self.head
-        if getattr(head, "multi_label", True) or getattr(head, "num_classes", None) is None:
-            return None, None
+        if getattr(head, "num_classes", None) is None:
+            return head_loss(head, False, loss=loss), None
+        if getattr(head, "multi_label", True):
+            return head_loss(head, True, loss=loss), None
         shape, smoothing = label_shape(data, labels), float(label_smoothing or 0.0)
-        if shape is not None and len(shape) == 2 and shape[1] == head.num_classes > 1:
-            return (keras.losses.CategoricalCrossentropy(label_smoothing=smoothing),
-                    [keras.metrics.CategoricalAccuracy(name="accuracy")])
+        dense = soft_targets or (shape is not None and len(shape) == 2 and shape[1] == head.num_classes > 1)
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy") if dense
+                   else keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        weights = resolve_class_weights(class_weight, head.num_classes, labels,
+                                        lambda: read_dataset_labels(data))
+        chosen = head_loss(head, dense, loss=loss, class_weights=weights, label_smoothing=label_smoothing)
+        if chosen is not None:
+            return chosen, metrics
+        if dense:
+            return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing), metrics
         if smoothing:  # integer labels: one-hot inside the loss (Keras' sparse loss has no smoothing)
-            return (SmoothedSparseCategoricalCrossentropy(head.num_classes, smoothing),
-                    [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+            return SmoothedSparseCategoricalCrossentropy(head.num_classes, smoothing), metrics
         return None, None
 
     def check_fine_tune_options(self, options) -> None:
-        """Label smoothing needs a single-label (softmax) classification head."""
+        """Label smoothing and class weights need a single-label (softmax) classification head."""
         super().check_fine_tune_options(options)
         head = self.head
         if getattr(options, "label_smoothing", None) is not None and (
@@ -159,6 +174,9 @@ class TransferModel(BaseTransferModel):
                 f"{options.label_smoothing!r} with a head of type {type(head).__name__}"
                 f"{' (multi_label=True)' if getattr(head, 'multi_label', False) else ''}. Leave it unset."
             )
+        check_head_loss_options(head, "the head", loss=getattr(options, "loss", None),
+                                class_weight=getattr(options, "class_weight", None),
+                                label_smoothing=getattr(options, "label_smoothing", None))
 
     @property
     def num_classes(self) -> Optional[int]:

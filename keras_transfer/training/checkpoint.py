@@ -4,8 +4,10 @@ Layout of ``checkpoint_dir``::
 
     state.json          the resume state (stage, epoch, unfrozen groups, callback and LR state, history),
                         naming the epoch folder it belongs to; replaced with os.replace, never edited in place
-    epoch-0003/         weights.npz (every model weight and random-seed state, by position) and
-                        optimizer.npz (every optimizer variable, keyed by what it belongs to)
+    epoch-0003/         weights.npz (every model weight and random-seed state, by position),
+                        optimizer.npz (every optimizer variable, keyed by what it belongs to) and, with
+                        ``fine_tune(ema=...)``, average.npz (the weight average, by position; the state holds its
+                        update count)
 
 A save writes a new epoch folder under a temporary name, renames it, then replaces ``state.json`` (write to a
 temporary file, fsync, rename), and only then deletes the previous epoch folder: a process killed at any moment
@@ -239,13 +241,20 @@ class TrainingCheckpoint:
             ) from error
 
     # ------------------------------------------------------------ writing
-    def save(self, state: dict, model, optimizer=None):
+    def restore_average(self, state: dict) -> Optional[List[np.ndarray]]:
+        """The stored weight average (``save(averages=...)``), or None when the run kept none."""
+        if not state.get("average"):
+            return None
+        return self._read(state, "average.npz")
+
+    def save(self, state: dict, model, optimizer=None, averages=None):
         """Write weights, optimizer state and ``state`` atomically; the previous epoch folder is removed after.
 
         Args:
             state: JSON-serialisable dict (``folder`` and ``format`` are filled in here).
             model: the model whose ``model_state_variables`` are stored.
             optimizer: keras.optimizers.Optimizer or None.
+            averages: list of arrays (the weight average of ``fine_tune(ema=...)``) or None.
 
         Raises:
             CheckpointError: a write failed (disk full, permissions); the previous checkpoint is left intact.
@@ -259,13 +268,16 @@ class TrainingCheckpoint:
         if optimizer is not None and getattr(optimizer, "built", False):
             opt_arrays = [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
             keys = optimizer_keys(optimizer, model)
-        state = dict(state, format=FORMAT_VERSION, folder=folder, optimizer_keys=keys)
+        state = dict(state, format=FORMAT_VERSION, folder=folder, optimizer_keys=keys,
+                     average=averages is not None)
         try:
             if tmp.exists():
                 shutil.rmtree(tmp)
             tmp.mkdir(parents=True)
             _write_npz(tmp / "weights.npz", weights)
             _write_npz(tmp / "optimizer.npz", opt_arrays)
+            if averages is not None:
+                _write_npz(tmp / "average.npz", [np.asarray(a) for a in averages])
             text = json.dumps(state, allow_nan=True)
             if final.exists() and folder != previous:
                 shutil.rmtree(final)  # left by a run killed between the rename and the state update

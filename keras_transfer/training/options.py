@@ -98,6 +98,43 @@ def _smoothing(value, info: ValidationInfo):
                         allow_none=True, hint="Use e.g. label_smoothing=0.1.")
 
 
+def _loss(value, info: ValidationInfo):
+    # a Keras loss instance is recognised by its config (Keras is not imported here); a name is checked against
+    # Keras' losses by the model's check_fine_tune_options, before any work
+    if value is None or isinstance(value, (str, dict)) or callable(value) or hasattr(value, "get_config"):
+        return value
+    raise invalid("loss", value, "'focal', a Keras loss name, a keras.losses.Loss, a function (y_true, y_pred) -> "
+                  "per-example values, a dict {task: loss} (MultiTaskModel) or None")
+
+
+def _class_weight_entry(name, value):
+    """``"auto"``, ``{class id: weight > 0}`` (keys as ints, from YAML text too) or None."""
+    if value is None or value == "auto":
+        return value
+    if isinstance(value, dict) and value:
+        weights = {}
+        for key, weight in value.items():
+            text = str(key).strip()
+            if isinstance(key, bool) or not (isinstance(key, int) or text.isdigit()):
+                raise invalid(name, value, "'auto' or a dict {class id: weight} with class ids ≥ 0")
+            weights[int(text)] = check_positive_number(f"{name}[{int(text)}]", _text_number(weight))
+        return weights
+    raise invalid(name, value, "'auto' (balanced: n / (classes · n_class) from the training labels), a dict "
+                  "{class id: weight}, a dict {task: 'auto' | {class id: weight}} (MultiTaskModel) or None",
+                  hint="Use class_weight='auto'.")
+
+
+def _class_weight(value, info: ValidationInfo):
+    if isinstance(value, dict) and value and all(isinstance(key, str) and not key.strip().isdigit() for key in value):
+        return {task: _class_weight_entry(f"class_weight[{task!r}]", entry) for task, entry in value.items()}
+    return _class_weight_entry("class_weight", value)
+
+
+def _ema(value, info: ValidationInfo):
+    return check_number("ema", value, minimum=0, maximum=1, min_inclusive=False, max_inclusive=False,
+                        allow_none=True, hint="Use e.g. ema=0.999 (0.99 for runs of a few hundred steps).")
+
+
 def _field(default, help_text: str, recipe: Optional[str] = None):
     """An option's default, help text and (``recipe``) dotted path of its key in the recipe config."""
     return Field(default, description=help_text, json_schema_extra={"recipe": recipe} if recipe else None)
@@ -254,6 +291,29 @@ class FineTuneOptions(BaseModel):
         "``CategoricalCrossentropy(label_smoothing=...)``; integer labels are one-hot inside the loss). "
         "Single-label classifiers only; not with ``mixup`` / ``cutmix``.",
         recipe="label_smoothing")
+    loss: _checked(_loss, {"type": "string"}, nullable=True) = _field(
+        None,
+        '``None`` (the head\'s cross-entropy), ``"focal"`` (Keras\' ``CategoricalFocalCrossentropy``; '
+        "``BinaryFocalCrossentropy`` for multi-label heads), a Keras loss name, instance or function, or for a "
+        "MultiTaskModel a dict ``{task: loss}`` (``keras_transfer.models.head_loss``).",
+        recipe="loss")
+    class_weight: _checked(_class_weight, {"anyOf": [{"const": "auto"}, {"type": "object"}]}, nullable=True
+                           ) = _field(
+        None,
+        '``"auto"``, ``{class id: weight}`` or None. Weigh each example\'s loss by its class: ``"auto"`` gives '
+        "class c the weight n / (classes · n_c) counted on the training labels (missing multi-task labels "
+        "-1 / NaN skipped; a dataset is read once). Applied per example inside the loss (``target · weights``), "
+        "so it works with datasets and MixUp / CutMix soft targets. Single-label heads; a MultiTaskModel takes "
+        "``\"auto\"`` (every such task) or ``{task: \"auto\" | {class id: weight}}``.",
+        recipe="class_weight")
+    ema: _checked(_ema, {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, nullable=True) = _field(
+        None,
+        "float in (0, 1) or None. Keep an exponential moving average of the weights after every step (decay "
+        "``min(ema, (1 + n) / (10 + n))`` at step n: ``keras_transfer.callbacks.ExponentialMovingAverage``); "
+        "validation, the callbacks' ``on_epoch_end`` (best-model checkpoints) and the returned model use the "
+        "averaged weights, and the average is part of ``checkpoint_dir``'s resumable state.",
+        recipe="ema")
+
 
     @model_validator(mode="after")
     def _combinations(self):
@@ -379,4 +439,8 @@ class FineTuneOptions(BaseModel):
         }
         if self.label_smoothing is not None:  # absent otherwise: checkpoints of earlier runs still resume
             settings["label_smoothing"] = self.label_smoothing
+        for name in ("loss", "class_weight", "ema"):  # likewise absent when unset
+            value = getattr(self, name)
+            if value is not None:
+                settings[name] = value if isinstance(value, (str, int, float, dict)) else type(value).__name__
         return settings

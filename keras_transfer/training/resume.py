@@ -6,6 +6,7 @@ continue at, the histories of the epochs already run, the resolved learning rate
 (first in the list) puts weights and optimizer state back when the first ``fit`` of a resumed run begins.
 """
 
+import contextlib
 import json
 from typing import List, Optional
 
@@ -54,6 +55,7 @@ class ResumableRun:
         self.stage_index = -1
         self.stage_name, self.stage_start, self.stage_end, self.stage_lr = None, 0, 0, 0.0
         self.record = {"epochs": [], "history": {}}
+        self.average = None  #: the run's ExponentialMovingAverage (fine_tune(ema=...)), saved with every epoch
 
     def _check_settings(self, stored: dict):
         differences = [
@@ -145,7 +147,13 @@ class ResumableRun:
             "plan_callbacks": callback_states(plan_callbacks),
             "user_callbacks": callback_states(user_callbacks),
         }
-        self.store.save(state, model, optimizer)
+        average = self.average if self.average is not None and self.average.started else None
+        if average is None:
+            self.store.save(state, model, optimizer)
+        else:  # the trained weights (a finished run: the averaged ones it returns) and the average beside them
+            state["average_updates"] = int(average.updates)
+            with contextlib.nullcontext() if finished else average.raw_weights():
+                self.store.save(state, model, optimizer, averages=average.average_weights())
         self.state = json.loads(json.dumps(state, allow_nan=True))
         self.state["folder"] = self.store.load()["folder"]
 
@@ -157,9 +165,22 @@ class ResumableRun:
                   unfrozen_groups=backbone.unfrozen_groups, mode=backbone.mode, at_stage_start=True, finished=True)
 
     def restore_final(self, model):
-        """Weights of a finished run (or of finished stages) back into ``model``; nothing is left to restore."""
+        """Weights of a finished run (or of finished stages) back into ``model``; nothing is left to restore.
+
+        A run whose stages all finished before the interruption kept the trained weights and the average: the
+        model gets the average, as the uninterrupted run returns it."""
         self.store.restore_weights(model, self.state)
+        if not self.state.get("finished") and self.restore_average(model):
+            self.average.swap_in()
         self.restore_pending = False
+
+    def restore_average(self, model) -> bool:
+        """The stored weight average back into the run's ``average`` callback; whether there was one."""
+        arrays = self.store.restore_average(self.state) if self.average is not None else None
+        if arrays is None:
+            return False
+        self.average.set_state(model, {"updates": self.state.get("average_updates", 0), "averages": arrays})
+        return True
 
     def save_completed_stage(self, index: int, stage, learning_rate: float, stage_history, model, user_callbacks):
         """Checkpoint a stage trained in one go (on cached features) when it ends."""
@@ -228,6 +249,7 @@ class RestoreCheckpoint(keras.callbacks.Callback):
             if not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
         run.store.restore_weights(model, run.state)
+        run.restore_average(model)
         if not run.state.get("at_stage_start"):  # a new stage starts with a fresh optimizer, as uninterrupted
             run.store.restore_optimizer(model.optimizer, model, run.state)
 

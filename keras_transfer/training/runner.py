@@ -10,7 +10,8 @@ How a new capability plugs in, without touching this loop:
   ``ResumableRun.fit_callbacks``: restore first, write last), each keeping its state behind its own methods;
 - **a model hook** (``keras_transfer.models.BaseTransferModel``): anything that depends on the model's kind (data
   conversion, labels, loss, checkpoint settings, supported options); the runner never asks which model it has;
-- **a loss**: chosen by the model's ``training_loss`` hook from the labels and the options (``label_smoothing``).
+- **a loss**: chosen by the model's ``training_loss`` hook from the labels and the options (``label_smoothing``,
+  ``loss``, ``class_weight``).
 
 Each is driven by one field of ``keras_transfer.training.options.FineTuneOptions`` (its default, check and help).
 """
@@ -25,6 +26,7 @@ import tensorflow as tf
 from keras_transfer.augmentation.mixing import mixing_fit_arguments
 from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.training.epoch_data import epoch_shuffled_dataset
+from keras_transfer.callbacks.ema import ExponentialMovingAverage
 from keras_transfer.callbacks.history import FineTuneHistory
 from keras_transfer.training.nan_guard import NanGuard
 from keras_transfer.training.stage_plan import StagePlan
@@ -68,12 +70,17 @@ class TrainingData:
         if validation is not None:
             vx, vy, _, _ = self.model.fit_data(validation, "validation", self.batch_size)
             self.validation_data = vx if vy is None else (vx, vy)
-        self.loss, self.metrics = self.model.training_loss(self.given_train, self.labels, options.label_smoothing)
-        if options.mixup is not None or options.cutmix is not None:
-            self.x, self.validation_data, self.loss, self.metrics = mixing_fit_arguments(
+        mixing = options.mixup is not None or options.cutmix is not None
+        self.loss, self.metrics = self.model.training_loss(
+            self.given_train, self.labels, options.label_smoothing, loss=options.loss,
+            class_weight=options.class_weight, soft_targets=mixing)
+        if mixing:
+            self.x, self.validation_data, mixed_loss, mixed_metrics = mixing_fit_arguments(
                 self.model, self.x, self.y, self.validation_data, mixup=options.mixup, cutmix=options.cutmix,
                 batch_size=self.batch_size, cache_dir=options.cache_dir,
             )
+            if self.loss is None:  # no loss option: the soft-target loss MixUp / CutMix need
+                self.loss, self.metrics = mixed_loss, mixed_metrics
             self.y, self.fit_batch = None, None
 
     @property
@@ -128,6 +135,10 @@ class Runner:
     def __init__(self, model, data: TrainingData, plan: StagePlan, options, resume=None):
         self.model, self.data, self.plan, self.options, self.resume = model, data, plan, options, resume
         self.user_callbacks = list(options.callbacks or [])
+        #: the weight average (``ema``): first in every fit, so later callbacks' ``on_epoch_end`` see it
+        self.average = ExponentialMovingAverage(options.ema) if getattr(options, "ema", None) else None
+        if resume is not None:
+            resume.average = self.average
 
     def guards(self, stage) -> List[keras.callbacks.Callback]:
         """Callbacks every fit of ``stage`` gets after the user's: the NaN guard."""
@@ -137,7 +148,8 @@ class Runner:
 
     def fit(self, stage, start: int, end: int, extra) -> keras.callbacks.History:
         """One ``model.fit`` of ``stage``: its callbacks, the user's, the guards, and the checkpoint around them."""
-        callbacks = list(extra) + self.user_callbacks + self.guards(stage)
+        callbacks = ([self.average] if self.average is not None else []) + list(extra) + self.user_callbacks
+        callbacks += self.guards(stage)
         if self.resume is not None:
             callbacks = self.resume.fit_callbacks(callbacks, extra, self.user_callbacks, policy=stage.policy)
         return self.data.fit(self.model, start, end, callbacks, self.options.verbose)
