@@ -216,7 +216,7 @@ class Recipe:
             cache_dir = os.path.abspath(config.cache.dir or os.path.join(config.output_dir, "feature_cache"))
         options = FineTuneOptions.from_recipe(  # the config's keys (each option's recipe path), then run-time ones
             config, callbacks=fit_callbacks, verbose=progress.keras_verbose, checkpoint_dir=str(run.checkpoint_dir),
-            cache_dir=cache_dir,
+            cache_dir=cache_dir, **self._unlabeled(),
         ).as_kwargs()
         stage_names = "head" + (" + fine-tune" if config.stages.fine_tune_epochs else "")
         cached = " (stage 1 on cached features)" if config.cache.enabled else ""
@@ -251,6 +251,16 @@ class Recipe:
         return RunResult(run.path, history, metrics, evaluation, exports, model, seconds)
 
     # ------------------------------------------------------------------------------------------- pieces
+    def _unlabeled(self) -> dict:
+        """``unlabeled=`` target inputs when the config has ``data.unlabeled`` (for ``adapt``), else nothing."""
+        from keras_transfer.recipe.unlabeled import load_unlabeled  # here, not at the top: Pillow on use
+
+        path = getattr(self.config.data, "unlabeled", None)
+        if path is None:
+            return {}
+        size = self.config.backbone.input_size
+        return {"unlabeled": load_unlabeled(path, image_size=tuple(size) if size and len(size) == 2 else None)}
+
     def build_model(self, data):
         """The TransferModel / MultiTaskModel the config describes, sized to ``data``'s classes."""
         import keras_transfer.augmentation as augmentations  # here, not at the top: they load TF

@@ -67,6 +67,8 @@ class _SplitOptions(_Section):
     n_per_class: Optional[PositiveInt] = Field(None, description="training examples kept per class (None: all)")
     validation_size: SplitSize = Field(0.1, description="fraction in [0, 1) or count of examples")
     test_size: SplitSize = Field(0.2, description="fraction in [0, 1) or count of examples")
+    unlabeled: Optional[str] = Field(
+        None, description="unlabelled target inputs for adapt: a .npz file (array x) or a folder of images")
 
 
 class DatasetData(_SplitOptions):
@@ -99,6 +101,8 @@ class TfdsData(_Section):
     image_size: Optional[Tuple[PositiveInt, PositiveInt]] = None
     max_examples: Optional[PositiveInt] = None
     n_per_class: Optional[PositiveInt] = None
+    unlabeled: Optional[str] = Field(
+        None, description="unlabelled target inputs for adapt: a .npz file (array x) or a folder of images")
 
 
 class CsvTextData(_SplitOptions):
@@ -273,6 +277,8 @@ class RecipeConfig(_Section):
     loss: _option("loss")
     class_weight: _option("class_weight")
     ema: _option("ema")
+    adapt: _option("adapt")
+    adapt_epochs: _option("adapt_epochs")
     optimizer: OptimizerConfig = OptimizerConfig()
     stages: StagesConfig = StagesConfig()
     cache: CacheConfig = CacheConfig()

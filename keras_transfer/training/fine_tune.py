@@ -46,6 +46,8 @@ def _check_model(model):
 def _check_work(options, plan, n_groups) -> int:
     """Backbone groups stage 2 unfreezes; refuses a call with nothing to train."""
     n_unfreeze = _resolve_unfreeze(plan.unfreeze, n_groups)
+    if options.adapt is not None and options.head_epochs + options.fine_tune_epochs == 0:
+        return 0  # adapt an already trained model: the adaptation stage alone
     if options.head_epochs + options.fine_tune_epochs == 0:
         raise InvalidConfigError(
             "Nothing to train. Received: head_epochs=0 and fine_tune_epochs=0. Set at least one of them above 0."
@@ -139,6 +141,8 @@ def fine_tune(model, train, validation=None, **options) -> FineTuneHistory:
             model.backbone.train_bn = bool(options.train_bn)
         data.choose_shuffle_seed(options.seed, resume)
         stages = build_stages(options, n_unfreeze, plan.policy)
+        for stage in stages:
+            stage.check(model, data, options)  # e.g. the adaptation method and its target inputs, before any work
         return Runner(model, data, plan, options, resume).run(stages)
 
 

@@ -15,6 +15,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       WithJsonSchema, model_validator)
 from typing_extensions import Annotated
 
+from keras_transfer.adaptation.names import METHOD_NAMES
 from keras_transfer.checks import check_bool, check_int, check_number, check_positive_number, invalid
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.training.seed import check_seed
@@ -133,6 +134,15 @@ def _class_weight(value, info: ValidationInfo):
 def _ema(value, info: ValidationInfo):
     return check_number("ema", value, minimum=0, maximum=1, min_inclusive=False, max_inclusive=False,
                         allow_none=True, hint="Use e.g. ema=0.999 (0.99 for runs of a few hundred steps).")
+
+
+def _adapt(value, info: ValidationInfo):
+    # an Adaptation instance is recognised by its method hooks (keras_transfer.adaptation loads Keras)
+    if value is None or (isinstance(value, str) and value in METHOD_NAMES) or (
+            hasattr(value, "adapt") and hasattr(value, "run") and hasattr(value, "check")):
+        return value
+    raise invalid("adapt", value, f"one of {', '.join(repr(n) for n in METHOD_NAMES)}, a "
+                  "keras_transfer.adaptation.Adaptation instance or None")
 
 
 def _field(default, help_text: str, recipe: Optional[str] = None):
@@ -314,9 +324,37 @@ class FineTuneOptions(BaseModel):
         "averaged weights, and the average is part of ``checkpoint_dir``'s resumable state.",
         recipe="ema")
 
+    unlabeled: Any = _field(
+        None,
+        "array or list of unlabelled *target* inputs (the same kind as ``train``'s inputs; no labels) for "
+        "``adapt``. In a recipe: ``data.unlabeled``.")
+    adapt: _checked(_adapt, {"type": "string", "enum": list(METHOD_NAMES)}, nullable=True) = _field(
+        None,
+        '``"adabn"``, ``"shift_bias"``, ``"pseudo_label"``, ``"dann"``, ``"auto"``, a '
+        "``keras_transfer.adaptation.Adaptation`` or None. After the other stages, adapt the model to the "
+        "unlabelled target inputs ``unlabeled`` (``keras_transfer.adaptation``): what it learnt is folded into the "
+        "model and its extra layers dropped, so the model saves and exports as before. ``history.adaptation`` "
+        "reports each method's source accuracy and label-free target score; ``\"auto\"`` keeps the best by them.",
+        recipe="adapt")
+    adapt_epochs: Epochs = _field(
+        3,
+        "int. Epochs (source passes) of the adaptation stage for methods that train (``adabn`` trains none).",
+        recipe="adapt_epochs")
 
     @model_validator(mode="after")
     def _combinations(self):
+        if (self.adapt is None) != (self.unlabeled is None):
+            given, missing = ("adapt", "unlabeled") if self.adapt is not None else ("unlabeled", "adapt")
+            raise InvalidConfigError(
+                f"{given} needs {missing}. Received: adapt={self.adapt!r}, unlabeled="
+                f"{'None' if self.unlabeled is None else type(self.unlabeled).__name__}. Pass both (unlabeled: the "
+                "target inputs; adapt: the method, e.g. 'auto'), or neither."
+            )
+        if self.adapt is not None and (self.mixup is not None or self.cutmix is not None):
+            raise InvalidConfigError(
+                f"adapt cannot be combined with mixup / cutmix (the adaptation stage batches the source itself). "
+                f"Received: adapt={self.adapt!r}, mixup={self.mixup!r}, cutmix={self.cutmix!r}. Use one."
+            )
         if self.label_smoothing is not None and (self.mixup is not None or self.cutmix is not None):
             raise InvalidConfigError(
                 "label_smoothing cannot be combined with mixup / cutmix (they already soften the targets). Received: "
@@ -439,6 +477,9 @@ class FineTuneOptions(BaseModel):
         }
         if self.label_smoothing is not None:  # absent otherwise: checkpoints of earlier runs still resume
             settings["label_smoothing"] = self.label_smoothing
+        if self.adapt is not None:  # likewise
+            settings.update(adapt=self.adapt if isinstance(self.adapt, str) else repr(self.adapt),
+                            adapt_epochs=self.adapt_epochs, unlabeled_examples=len(self.unlabeled))
         for name in ("loss", "class_weight", "ema"):  # likewise absent when unset
             value = getattr(self, name)
             if value is not None:

@@ -177,6 +177,8 @@ class Runner:
             if resume_epoch is not None:
                 self._build()
             self._run_stage(history, index, stage, resume_epoch)
+        for stage in stages:
+            stage.report_to(history)  # a stage's own results (the adaptation report)
         if resume is not None:
             if resume.restore_pending:  # every stage had finished before the interruption: only weights missing
                 backbone.set_mode(resume.unfrozen_groups)

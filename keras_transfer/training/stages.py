@@ -7,13 +7,18 @@ never touches the checkpoint or the NaN guard: the runner attaches them to every
 from typing import List
 
 import keras
+import numpy as np
 
+from keras_transfer.adaptation.method import get as get_adaptation
+from keras_transfer.adaptation.session import AdaptationSession
+from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.features.sequential import train_head
+from keras_transfer.models.inputs import model_inputs
 from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.optimizers.state import copy_optimizer_state
 from keras_transfer.training.stage_plan import merge_histories
 
-__all__ = ["CachedHeadStage", "FineTuneStage", "GradualUnfreezingStage", "HeadStage", "Stage", "build_stages"]
+__all__ = ["AdaptationStage", "CachedHeadStage", "FineTuneStage", "GradualUnfreezingStage", "HeadStage", "Stage", "build_stages"]
 
 
 class Stage:
@@ -60,6 +65,12 @@ class Stage:
         """Fit epochs ``first`` (the stage's start, or where an interrupted run stopped) to ``end``."""
         self.compile(runner)
         return runner.fit(self, first, self.end, self.callbacks(runner))
+
+    def check(self, model, data, options) -> None:
+        """Refuse, before any stage trains, what this stage could not do (default: nothing to check)."""
+
+    def report_to(self, history) -> None:
+        """Add the stage's own results to the run's ``FineTuneHistory`` once every stage ran (default: none)."""
 
 
 class HeadStage(Stage):
@@ -123,6 +134,55 @@ class CachedHeadStage(HeadStage):
         )
 
 
+class AdaptationStage(Stage):
+    """The last stage with ``adapt``: a ``keras_transfer.adaptation`` method adapts the trained model to the
+    unlabelled target inputs (``unlabeled``) and folds or drops its own machinery; the method's report becomes
+    ``history.adaptation``. Checkpointed when it ends (a resumed run redoes an interrupted adaptation from the
+    previous stage's weights), with the NaN guard and the user's callbacks on every fit it makes."""
+
+    checkpoint_each_epoch = False
+
+    def __init__(self, start: int, epochs: int, n_groups: int, method):
+        super().__init__("adapt", start, epochs, n_groups)
+        self.method, self.report, self.target = get_adaptation(method), None, None
+
+    def check(self, model, data, options) -> None:
+        """The method must suit the model, the target inputs the backbone (before any stage trains)."""
+        self.method.check(model)
+        target = model_inputs(model, options.unlabeled, "unlabeled")
+        if not isinstance(target, np.ndarray) or len(target) == 0:
+            raise InvalidInputError(
+                "unlabeled must be a non-empty array or list of target inputs. Received: "
+                f"{type(options.unlabeled).__name__}{'' if not hasattr(target, '__len__') else f' of length {len(target)}'}. "
+                "Pass e.g. x_target, an array of images shaped like the training images."
+            )
+        if self.method.trains and self.epochs == 0 and self.method.name in ("pseudo_label", "dann"):
+            raise InvalidConfigError(
+                f"adapt={self.method.name!r} trains, but adapt_epochs=0. Received: adapt_epochs=0. Set adapt_epochs "
+                "above 0, or use adapt='adabn' (no training)."
+            )
+        if data.y is None and self.method.needs_source:
+            AdaptationSession(model, None, target).require_source(self.method.name)
+        self.target = target
+
+    def learning_rate(self, runner) -> float:
+        return float(self.method.learning_rate or runner.plan.resolved[0])
+
+    def fit(self, runner, first: int) -> keras.callbacks.History:
+        data, options = runner.data, runner.options
+        session = AdaptationSession(
+            runner.model, (data.x, data.y) if data.y is not None else None, self.target,
+            validation=data.validation_data if isinstance(data.validation_data, tuple) else None,
+            batch_size=options.batch_size, seed=data.shuffle_seed or options.seed or 0, start=self.start,
+            epochs=self.epochs, learning_rate=self.learning_rate(runner), optimizer=options.optimizer,
+            callbacks=lambda: runner.user_callbacks + runner.guards(self), verbose=options.verbose)
+        history, self.report = self.method.run(session)
+        return history
+
+    def report_to(self, history) -> None:
+        history.adaptation = self.report
+
+
 def build_stages(options, n_unfreeze: int, policy) -> List[Stage]:
     """The stages of a ``fine_tune`` call: stage 1 (on cached features with ``cache_dir``) unless
     ``head_epochs=0``, stage 2 (gradual with a policy) when it unfreezes a group and ``fine_tune_epochs > 0``."""
@@ -136,4 +196,7 @@ def build_stages(options, n_unfreeze: int, policy) -> List[Stage]:
             stages.append(GradualUnfreezingStage(start, options.fine_tune_epochs, n_unfreeze, policy))
         else:
             stages.append(FineTuneStage(start, options.fine_tune_epochs, n_unfreeze))
+    if options.adapt is not None:  # last: adapts what the stages above trained
+        groups, start = (stages[-1].n_groups, stages[-1].end) if stages else (0, 0)
+        stages.append(AdaptationStage(start, options.adapt_epochs, groups, options.adapt))
     return stages

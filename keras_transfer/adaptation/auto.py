@@ -1,0 +1,138 @@
+"""`AutoAdaptation`: run each method from the same source model, keep the one the label-free signals favour."""
+
+from typing import Optional, Sequence
+
+import keras
+
+from keras_transfer.adaptation.method import Adaptation, empty_history, get, measure
+from keras_transfer.checks import check_number
+from keras_transfer.errors import InvalidConfigError
+
+__all__ = ["AutoAdaptation", "select"]
+
+
+def select(candidates: dict, source_tolerance: float, margin: float) -> str:
+    """The method to keep, by label-free signals only.
+
+    A candidate is eligible when its source accuracy is at most ``source_tolerance`` below the source model's
+    (the guard against negative transfer: a method that broke the classifier on the source is out); among the
+    eligible, the highest target score wins, and only if it beats the source model's by more than ``margin``.
+
+    Args:
+        candidates: ``{name: signals}`` with ``"source_only"`` among them (``measure``'s dicts).
+        source_tolerance: float. Source-accuracy drop allowed.
+        margin: float. Target-score gain required over the source model.
+
+    Returns:
+        str: a candidate name, ``"source_only"`` when none is convincing.
+
+    Examples:
+    >>> from keras_transfer.adaptation.auto import select
+    >>> signals = {"source_only": {"source_accuracy": 0.9, "target_score": 0.2},
+    ...            "a": {"source_accuracy": 0.5, "target_score": 0.9},   # broke the source classifier
+    ...            "b": {"source_accuracy": 0.89, "target_score": 0.6}}
+    >>> select(signals, source_tolerance=0.02, margin=0.01)
+    'b'
+    """
+    base = candidates["source_only"]
+    best, best_score = "source_only", base.get("target_score")
+    if best_score is None:
+        return best
+    for name, signals in candidates.items():
+        if name == "source_only" or signals.get("target_score") is None:
+            continue
+        source, base_source = signals.get("source_accuracy"), base.get("source_accuracy")
+        if source is not None and base_source is not None and source < base_source - source_tolerance:
+            continue
+        if signals["target_score"] > best_score + (margin if best == "source_only" else 0.0):
+            best, best_score = name, signals["target_score"]
+    return best
+
+
+class AutoAdaptation(Adaptation):
+    """``adapt="auto"``: try each method on the same trained model and keep one, using no target label.
+
+    Every candidate starts from the weights the run's last stage left, runs its own adaptation with the session's
+    budget, and is measured by ``measure``: its source accuracy (validation split, else a slice of the training
+    data) and the information-maximisation score of its target predictions (``target_scores``: confident and
+    diverse is good, collapse onto a few classes is bad). ``select`` keeps the best-scoring candidate whose
+    source accuracy stays within ``source_tolerance`` of the source model's, or the source model itself when
+    no candidate beats its score by ``margin``. Candidates that cannot adapt this model (``check``) are
+    skipped and named in the report. The report lists every candidate's signals.
+
+    Args:
+        candidates: method names or ``Adaptation`` instances tried, in order.
+        source_tolerance: float ≥ 0. Allowed source-accuracy drop.
+        margin: float ≥ 0. Target-score gain a method needs over the source model.
+        keep_candidates: bool. Keep each candidate's adapted weights in ``candidate_weights`` (for benchmarks
+            that evaluate every candidate; memory: one copy of the model per candidate).
+
+    Examples:
+    >>> auto = keras_transfer.adaptation.AutoAdaptation(candidates=["adabn", "shift_bias"])
+    >>> [method.name for method in auto.candidates]
+    ['adabn', 'shift_bias']
+    """
+
+    name = "auto"
+    multi_task = True
+    needs_source = False  #: candidates that need the labelled source arrays are skipped without them
+
+    def __init__(self, candidates: Sequence = ("adabn", "shift_bias", "pseudo_label", "dann"),
+                 source_tolerance: float = 0.02, margin: float = 0.01, keep_candidates: bool = False):
+        super().__init__()
+        self.candidates = [get(candidate) for candidate in candidates]
+        if not self.candidates or any(isinstance(c, AutoAdaptation) for c in self.candidates):
+            raise InvalidConfigError(
+                f"AutoAdaptation needs one or more methods other than 'auto'. Received: candidates={list(candidates)!r}."
+            )
+        self.source_tolerance = check_number("source_tolerance", source_tolerance, minimum=0)
+        self.margin = check_number("margin", margin, minimum=0)
+        self.keep_candidates = bool(keep_candidates)
+        self.candidate_weights: Optional[dict] = None
+
+    def check(self, model) -> None:
+        reasons = []
+        for candidate in self.candidates:
+            try:
+                candidate.check(model)
+                return
+            except InvalidConfigError as error:
+                reasons.append(f"{candidate.name}: {error}")
+        raise InvalidConfigError(f"adapt='auto' has no method that can adapt this model. Received: {'; '.join(reasons)}")
+
+    def run(self, session):
+        self.check(session.model)
+        model, backbone = session.model, session.model.backbone
+        snapshot, mode = [keras.ops.convert_to_numpy(v).copy() for v in model.weights], backbone.mode
+        signals = {"source_only": measure(session)}
+        adapted, skipped = {}, {}
+        for candidate in self.candidates:
+            for variable, value in zip(model.weights, snapshot):
+                variable.assign(value)
+            backbone.set_mode(mode)
+            try:
+                candidate.check(model)
+                if candidate.needs_source:
+                    session.require_source(candidate.name)
+            except InvalidConfigError as error:
+                skipped[candidate.name] = str(error)
+                continue
+            history, info = candidate.adapt(session)
+            result = measure(session)
+            if candidate.source_unchanged:
+                result.update(source_accuracy=signals["source_only"]["source_accuracy"],
+                              source_data=signals["source_only"]["source_data"])
+            signals[candidate.name] = {**result, "info": info}
+            adapted[candidate.name] = ([keras.ops.convert_to_numpy(v).copy() for v in model.weights],
+                                       backbone.mode, history)
+        selected = select(signals, self.source_tolerance, self.margin)
+        weights, final_mode, history = adapted.get(selected, (snapshot, mode, empty_history(model)))
+        for variable, value in zip(model.weights, weights):
+            variable.assign(value)
+        backbone.set_mode(final_mode)
+        self.candidate_weights = (
+            {"source_only": (snapshot, mode), **{n: (w, m) for n, (w, m, _) in adapted.items()}}
+            if self.keep_candidates else None)
+        return history, {"method": self.name, "selected": selected, "candidates": signals, "skipped": skipped,
+                         "rule": f"highest target_score among candidates with source_accuracy >= source_only's - "
+                                 f"{self.source_tolerance}; source_only unless it gains more than {self.margin}"}

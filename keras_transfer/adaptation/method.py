@@ -1,0 +1,140 @@
+"""`Adaptation`: the base of the adaptation methods (check, adapt, report), and `get` from a name."""
+
+import importlib
+from typing import Optional, Tuple
+
+import keras
+
+from keras_transfer.adaptation.names import METHOD_NAMES
+from keras_transfer.adaptation.signals import class_outputs, source_accuracy, target_scores
+from keras_transfer.errors import InvalidConfigError
+
+__all__ = ["Adaptation", "empty_history", "get", "measure"]
+
+_CLASSES = {
+    "adabn": ("keras_transfer.adaptation.adabn", "AdaBN"),
+    "shift_bias": ("keras_transfer.adaptation.shift_alignment", "ShiftBiasAlignment"),
+    "pseudo_label": ("keras_transfer.adaptation.pseudo_label", "PseudoLabel"),
+    "dann": ("keras_transfer.adaptation.dann", "DANN"),
+    "auto": ("keras_transfer.adaptation.auto", "AutoAdaptation"),
+}
+
+
+def empty_history(model=None) -> keras.callbacks.History:
+    """A History with no epochs (a method that trains nothing)."""
+    history = keras.callbacks.History()
+    history.epoch, history.history = [], {}
+    if model is not None:
+        history.set_model(model)
+    return history
+
+
+def measure(session, model=None) -> dict:
+    """The label-free signals of ``model`` (default: the session's): source accuracy and target scores."""
+    model = model or session.model
+    result = {"source_accuracy": None, "source_data": None, "target_entropy": None, "target_diversity": None,
+              "target_score": None}
+    check = session.source_check_data()
+    if check is not None:
+        result["source_accuracy"] = source_accuracy(model, check[0], check[1], session.batch_size * 4)
+        result["source_data"] = check[2]
+    outputs = class_outputs(model, model.predict(session.target, batch_size=session.batch_size * 4, verbose=0))
+    if outputs:
+        scores = target_scores(outputs)
+        result.update(target_entropy=scores["entropy"], target_diversity=scores["diversity"],
+                      target_score=scores["score"])
+    return result
+
+
+class Adaptation:
+    """The base of adaptation methods: ``check`` the model, ``adapt`` it in place, ``run`` = both plus the report.
+
+    A method runs as the last stage of ``fine_tune(unlabeled=..., adapt=...)`` (``AdaptationStage``) on an
+    ``AdaptationSession``, and leaves the model in its plain inference form (no extra layer).
+
+    Subclasses set ``name`` and override ``adapt`` (and ``check`` when they need more of the model).
+    ``source_unchanged`` is True for methods that change only how *target* inputs are normalised (AdaBN,
+    the shift bias): on source data under source statistics their classifier is the source model, so their
+    source accuracy is the source model's.
+
+    Args:
+        learning_rate: float or None. The rate of a training method (None: the run's head rate).
+        min_unfrozen_groups: int. Backbone layer groups a training method trains at least (more when the run's
+            last stage unfroze more).
+    """
+
+    name = "adaptation"
+    trains = True  #: runs epochs (AdaBN does not)
+    multi_task = False  #: works with a MultiTaskModel
+    source_unchanged = False
+    needs_source = True  #: trains on the labelled source arrays (AdaBN does not)
+
+    def __init__(self, learning_rate: Optional[float] = None, min_unfrozen_groups: int = 0):
+        self.learning_rate = learning_rate
+        self.min_unfrozen_groups = int(min_unfrozen_groups)
+
+    def check(self, model) -> None:
+        """Raise ``InvalidConfigError`` (before any training) when this method cannot adapt ``model``."""
+        if getattr(model, "heads", None) is not None and not self.multi_task:
+            raise InvalidConfigError(
+                f"adapt={self.name!r} needs a TransferModel with one single-label classification head. Received: a "
+                f"{type(model).__name__}. Use adapt='adabn' or 'shift_bias' (they work per head)."
+            )
+        if getattr(model, "heads", None) is None and (
+                not getattr(model.head, "num_classes", None) or getattr(model.head, "multi_label", False)) \
+                and not self.multi_task:
+            raise InvalidConfigError(
+                f"adapt={self.name!r} needs a single-label classification head (softmax). Received: a head of type "
+                f"{type(model.head).__name__}. Use adapt='adabn' or 'shift_bias'."
+            )
+
+    def unfreeze_for(self, model) -> None:
+        """Unfreeze at least ``min_unfrozen_groups`` backbone groups (the trainer compiles afterwards)."""
+        backbone = model.backbone
+        wanted = min(max(backbone.unfrozen_groups, self.min_unfrozen_groups), len(backbone.layer_groups))
+        if wanted != backbone.unfrozen_groups:
+            backbone.set_mode(wanted)
+
+    def adapt(self, session) -> Tuple[keras.callbacks.History, dict]:
+        """Adapt ``session.model`` in place; returns the History of its epochs and facts about the run."""
+        raise NotImplementedError(f"{type(self).__name__} must define adapt().")
+
+    def run(self, session) -> Tuple[keras.callbacks.History, dict]:
+        """``check``, measure the source model, ``adapt``, measure again; returns ``(history, report)``.
+
+        The report: ``{"method", "selected", "candidates": {"source_only": signals, name: signals + info}}``,
+        signals as ``keras_transfer.adaptation.method.measure``.
+        """
+        self.check(session.model)
+        before = measure(session)
+        history, info = self.adapt(session)
+        after = measure(session)
+        if self.source_unchanged:
+            after.update(source_accuracy=before["source_accuracy"], source_data=before["source_data"])
+        return history, {"method": self.name, "selected": self.name,
+                         "candidates": {"source_only": before, self.name: {**after, "info": info}}}
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def get(method) -> Adaptation:
+    """An adaptation method from its name (``METHOD_NAMES``) or an ``Adaptation`` instance (returned as is).
+
+    Examples:
+    >>> keras_transfer.adaptation.get("adabn").name
+    'adabn'
+    >>> keras_transfer.adaptation.get("coral")
+    Traceback (most recent call last):
+    ...
+    keras_transfer.errors.InvalidConfigError: Unknown adaptation method. Received: adapt='coral'. Use one of 'adabn', 'shift_bias', 'pseudo_label', 'dann', 'auto', or a keras_transfer.adaptation.Adaptation instance.
+    """
+    if isinstance(method, Adaptation):
+        return method
+    if isinstance(method, str) and method in _CLASSES:
+        module, name = _CLASSES[method]
+        return getattr(importlib.import_module(module), name)()
+    raise InvalidConfigError(
+        f"Unknown adaptation method. Received: adapt={method!r}. Use one of "
+        f"{', '.join(repr(n) for n in METHOD_NAMES)}, or a keras_transfer.adaptation.Adaptation instance."
+    )

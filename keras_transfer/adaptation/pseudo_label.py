@@ -1,0 +1,88 @@
+"""`PseudoLabel`: FixMatch-style self-training on the unlabelled target (Sohn et al., 2020)."""
+
+import keras
+import tensorflow as tf
+
+from keras_transfer.adaptation.method import Adaptation
+from keras_transfer.adaptation.session import paired_dataset
+from keras_transfer.adaptation.trainer import AdaptationTrainer, classification_loss
+from keras_transfer.augmentation.presets import get as get_augmentation
+from keras_transfer.checks import check_number
+
+__all__ = ["PseudoLabel", "PseudoLabelTrainer"]
+
+
+class PseudoLabelTrainer(AdaptationTrainer):
+    """One step: the source batch's loss plus, on the target batch, the cross-entropy of the prediction on a
+    strong view against the pseudo-label of a weak view, counted only where that label's confidence reaches
+    ``threshold`` (averaged over the whole target batch, as FixMatch)."""
+
+    def __init__(self, model, weak, strong, threshold: float, unlabeled_weight: float, **kwargs):
+        super().__init__(model, **kwargs)
+        self.weak, self.strong = weak, strong
+        self.threshold, self.unlabeled_weight = float(threshold), float(unlabeled_weight)
+
+    def losses_of(self, batch):
+        (xs, ys), xt = batch
+        model = self.adapted
+        source_loss = tf.reduce_mean(classification_loss(ys, model(xs, training=True)))
+        if xt.shape[-1] == 1:  # colour augmentations need 3 channels; the backbone takes either
+            xt = tf.image.grayscale_to_rgb(xt)
+        weak = tf.stop_gradient(model(self.weak(xt, training=True), training=False))
+        confidence, labels = tf.reduce_max(weak, axis=-1), tf.argmax(weak, axis=-1)
+        mask = tf.cast(confidence >= self.threshold, "float32")
+        strong = model(self.strong(xt, training=True), training=True)
+        unlabeled = tf.reduce_sum(mask * keras.losses.sparse_categorical_crossentropy(labels, strong)) / tf.maximum(
+            tf.cast(tf.shape(xt)[0], "float32"), 1.0)
+        loss = source_loss + self.unlabeled_weight * unlabeled
+        return loss, {"source_loss": source_loss, "unlabeled_loss": unlabeled, "mask_rate": tf.reduce_mean(mask)}
+
+
+class PseudoLabel(Adaptation):
+    """``adapt="pseudo_label"``: confidence-thresholded self-training with weak and strong views (FixMatch).
+
+    Each step trains on a labelled source batch and a target batch: the model's prediction on a *weakly*
+    augmented target view becomes a pseudo-label where its top probability reaches ``threshold``, and the
+    prediction on a *strongly* augmented view of the same images is trained toward it. Views come from
+    ``keras_transfer.augmentation`` presets (``"light"`` and ``"strong"`` by default, or any config ``get``
+    takes). The head and the backbone's last ``min_unfrozen_groups`` groups (or more, if the run unfroze more)
+    train; nothing is added to the model. TransferModel with a single-label classification head only (a
+    MultiTaskModel's partly labelled tasks would each need their own pseudo-labels: not supported).
+
+    Args:
+        threshold: float in (0, 1]. Confidence a pseudo-label needs (FixMatch: 0.95).
+        weak: augmentation preset or config of the weak view.
+        strong: augmentation preset or config of the strong view.
+        unlabeled_weight: float ≥ 0. Weight of the target term (FixMatch's λ_u = 1).
+        learning_rate: float or None. None: the run's head rate.
+        min_unfrozen_groups: int. Backbone groups that train at least.
+
+    Examples:
+    >>> keras_transfer.adaptation.PseudoLabel(threshold=0.9).threshold
+    0.9
+    """
+
+    name = "pseudo_label"
+
+    def __init__(self, threshold: float = 0.95, weak="light", strong="strong", unlabeled_weight: float = 1.0,
+                 learning_rate=None, min_unfrozen_groups: int = 1):
+        super().__init__(learning_rate=learning_rate, min_unfrozen_groups=min_unfrozen_groups)
+        self.threshold = check_number("threshold", threshold, minimum=0, maximum=1, min_inclusive=False,
+                                      hint="Use e.g. threshold=0.95.")
+        self.unlabeled_weight = check_number("unlabeled_weight", unlabeled_weight, minimum=0)
+        self.weak_config, self.strong_config = weak, strong
+        get_augmentation(weak), get_augmentation(strong)  # a bad config fails here, before any training
+
+    def adapt(self, session):
+        model = session.model
+        source_x, source_y = session.require_source(self.name)
+        self.unfreeze_for(model)
+        trainer = PseudoLabelTrainer(model, get_augmentation(self.weak_config, seed=session.seed),
+                                     get_augmentation(self.strong_config, seed=session.seed + 1),
+                                     self.threshold, self.unlabeled_weight)
+        dataset, steps = paired_dataset(source_x, source_y, session.target, session.batch_size, session.seed,
+                                        session.start, session.end)
+        history = session.fit(trainer, dataset, steps, self.learning_rate)
+        rates = history.history.get("mask_rate", [])
+        return history, {"threshold": self.threshold, "final_mask_rate": float(rates[-1]) if rates else None,
+                         "unfrozen_groups": model.backbone.unfrozen_groups}
