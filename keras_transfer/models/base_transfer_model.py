@@ -20,6 +20,21 @@ from keras_transfer.models.inputs import evaluation_data, model_inputs, single_h
 __all__ = ["BaseTransferModel"]
 
 
+def _workers(strategy) -> int:
+    """How many workers (processes) a tf.distribute strategy spans; 1 without one."""
+    return int(getattr(getattr(strategy, "extended", None), "_num_workers", 1) or 1)
+
+
+def _multi_worker_logs(model, logs):
+    """Step logs as shape-(1,) tensors under several workers: Keras 3.15 reduces each step log with
+    ``strategy.reduce("MEAN", value, axis=0)`` there, which fails on scalars. Epoch logs are unaffected (Keras
+    reads them from the metrics, aggregated over every replica of every worker)."""
+    if _workers(getattr(model, "_distribute_strategy", None)) <= 1 or not isinstance(logs, dict):
+        return logs
+    return {name: keras.ops.reshape(value, (1,)) if keras.ops.ndim(value) == 0 else value
+            for name, value in logs.items()}
+
+
 class BaseTransferModel(keras.Model):
     """A ``keras.Model`` with a ``backbone`` whose ``predict`` and ``evaluate`` take raw inputs in every form
     ``keras_transfer.fine_tune`` takes: NumPy arrays (uint8 / float images, ``str`` or object arrays of texts,
@@ -50,6 +65,32 @@ class BaseTransferModel(keras.Model):
         return backbone
 
     # ------------------------------------------------------------ training hooks (keras_transfer.fine_tune)
+    def train_step(self, data):
+        return _multi_worker_logs(self, super().train_step(data))
+
+    def test_step(self, data):
+        return _multi_worker_logs(self, super().test_step(data))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras builds a distributed model from the first batch, reduced over the replicas with
+        ``strategy.reduce`` (Keras 3.15), which ``MultiWorkerMirroredStrategy`` refuses for an ``(x, y)``
+        structure once there are several workers. The build needs only shapes and dtypes, so under several
+        workers this replica's own part of the batch is used instead (the same batch is consumed)."""
+        strategy = getattr(self, "_distribute_strategy", None)
+        if iterator is None or _workers(strategy) <= 1:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        import tensorflow as tf
+
+        def local(value):
+            if isinstance(value, tf.distribute.DistributedValues):
+                return strategy.experimental_local_results(value)[0]
+            return value
+
+        for _, _, batches in iterator:
+            data_batch = tf.nest.map_structure(local, next(batches))
+            break
+        return super()._maybe_symbolic_build(data_batch=data_batch)
+
     def fit_data(self, data, what: str, batch_size=None):
         """Labelled data in any accepted form, checked, as ``fit`` arguments ``(x, y, batch_size, labels)``
         (``(dataset, None, None, None)`` for a dataset or PyDataset). ``what`` names the data in messages."""
