@@ -67,7 +67,8 @@ def decode_image(path: str, image_size=None, channels=None):
     """Decodes one image file to a uint8 array ``(H, W, 1 or 3)``, as ``image_folder`` reads each file.
 
     The first frame of animated files, EXIF orientation applied, 16-bit and float grey scaled to ``[0, 255]``,
-    transparency dropped.
+    transparency dropped. A JPEG much larger than ``image_size`` is decoded at a reduced scale first (libjpeg's
+    DCT scaling, never below the target size), then resized.
 
     Args:
         path: str. The image file.
@@ -93,6 +94,11 @@ def decode_image(path: str, image_size=None, channels=None):
 
     with Image.open(path) as im:
         im.seek(0)  # First frame of animated GIF / WebP.
+        if image_size is not None and im.format == "JPEG":
+            # Decode at 1/2, 1/4 or 1/8 scale where that still leaves every side >= the target's longer side
+            # (whatever the EXIF rotation): a 4000x3000 photo for 224x224 decodes ~30x faster.
+            side = max(image_size)
+            im.draft(im.mode, (side, side))
         im.load()
         im = ImageOps.exif_transpose(im)
         mode = im.mode

@@ -12,7 +12,7 @@ FUNCTIONS = [name for name in data.__all__ if inspect.isfunction(getattr(data, n
 
 def test_all_is_explicit_and_importable():
     assert sorted(data.__all__) == sorted([
-        "Splits", "from_arrays", "subsample_per_class", "image_folder", "tfds",
+        "Splits", "from_arrays", "subsample_per_class", "image_folder", "image_stream", "ImageStream", "tfds",
         "load_dataset", "list_datasets", "validate_images", "validate_labels",
         "validate_dataset", "validate_texts", "check_text_spec", "csv_text", "rotten_tomatoes",
         "validate_waveforms", "wav_folder", "resample", "synthetic_audio",
