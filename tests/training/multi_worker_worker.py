@@ -2,7 +2,7 @@
 ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` is set (one process alone otherwise).
 
     python tests/training/multi_worker_worker.py OUT_JSON CHECKPOINT_DIR [--pause-at EPOCH READY_FILE]
-                                                 [--examples N] [--epochs E]
+                                                 [--examples N] [--epochs E] [--fine-tune-epochs F]
 
 Writes the losses, the final weights and the seconds per epoch to OUT_JSON (the chief's also names the
 replicas). With ``--pause-at`` it writes READY_FILE during that epoch's first batch and waits to be killed.
@@ -19,7 +19,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 SEED = 7
 
 
-def main(out_path, checkpoint_dir, pause_at=None, ready_file=None, examples=32, epochs=2):
+def main(out_path, checkpoint_dir, pause_at=None, ready_file=None, examples=32, epochs=2, fine_tune_epochs=1):
     import tensorflow as tf
 
     from keras_transfer.training.strategy import make_strategy, tf_config, worker_checkpoint_dir
@@ -56,7 +56,7 @@ def main(out_path, checkpoint_dir, pause_at=None, ready_file=None, examples=32, 
                 time.sleep(600)  # killed here by the test
 
     history = kt.fine_tune(
-        model, (x, y), head_epochs=epochs, fine_tune_epochs=1, batch_size=8, seed=SEED, head_lr=1e-2,
+        model, (x, y), head_epochs=epochs, fine_tune_epochs=fine_tune_epochs, batch_size=8, seed=SEED, head_lr=1e-2,
         checkpoint_dir=worker_checkpoint_dir(checkpoint_dir), callbacks=[Observe()], verbose=0,
     )
     with open(out_path, "w") as f:
@@ -71,10 +71,10 @@ def main(out_path, checkpoint_dir, pause_at=None, ready_file=None, examples=32, 
 if __name__ == "__main__":
     args = sys.argv[1:]
     options = {}
-    for flag, cast in (("--examples", int), ("--epochs", int)):
+    for flag, cast in (("--examples", int), ("--epochs", int), ("--fine-tune-epochs", int)):
         if flag in args:
             at = args.index(flag)
-            options[flag[2:]] = cast(args[at + 1])
+            options[flag[2:].replace("-", "_")] = cast(args[at + 1])
             del args[at:at + 2]
     if "--pause-at" in args:
         at = args.index("--pause-at")
