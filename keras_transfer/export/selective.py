@@ -18,6 +18,7 @@ import io
 import math
 import os
 import tempfile
+import warnings
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -96,8 +97,10 @@ class SelectiveQuantizer:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = _representative_batches(representative, dtype)
             options = tf.lite.experimental.QuantizationDebugOptions(model_debug_metrics=None)
-            self._debugger = tf.lite.experimental.QuantizationDebugger(
-                converter=converter, debug_dataset=_representative_batches(debug, dtype), debug_options=options)
+            with warnings.catch_warnings():  # the debugger runs tf.lite.Interpreter, which warns it is deprecated
+                warnings.simplefilter("ignore", UserWarning)
+                self._debugger = tf.lite.experimental.QuantizationDebugger(
+                    converter=converter, debug_dataset=_representative_batches(debug, dtype), debug_options=options)
         self._ranking = None
 
     def layer_errors(self) -> List[dict]:
@@ -105,12 +108,16 @@ class SelectiveQuantizer:
 
         Returns:
             list of dict: ``tensor_name`` (what ``float_layers`` takes), ``op_name``, ``rmse_per_scale``
-            (sort key), ``mean_squared_error``, ``max_abs_error``, ``scale``, ``num_elements``.
+            (sort key), ``mean_squared_error``, ``max_abs_error``, ``scale``, ``num_elements`` (activation
+            elements) and ``weights`` (constant elements the op reads: 3 bytes more each when kept in float).
         """
         if self._ranking is None:
             import csv
 
-            self._debugger.run()
+            weights = _weights_by_output(self._debugger.quant_model)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                self._debugger.run()
             dump = io.StringIO()
             self._debugger.layer_statistics_dump(dump)
             dump.seek(0)
@@ -121,9 +128,26 @@ class SelectiveQuantizer:
                 rows.append({"tensor_name": row["tensor_name"], "op_name": row["op_name"],
                              "rmse_per_scale": math.sqrt(max(mse, 0.0)) / scale, "mean_squared_error": mse,
                              "max_abs_error": float(row["max_abs_error"]), "scale": scale,
-                             "num_elements": int(float(row["num_elements"]))})
+                             "num_elements": int(float(row["num_elements"])),
+                             "weights": weights.get(row["tensor_name"], 0)})
             self._ranking = sorted(rows, key=lambda r: -r["rmse_per_scale"])
         return self._ranking
+
+    def worst_layers(self, count: int, max_weights: Optional[int] = None) -> List[str]:
+        """The ``count`` layers of largest error, optionally only among those reading ≤ ``max_weights`` weights.
+
+        Keeping a layer in float stores its weights in float32 (4 bytes instead of 1): a large 1x1 convolution
+        can cost more than the whole size budget, a depthwise convolution or an add almost nothing.
+
+        Args:
+            count: int.
+            max_weights: int or None. Skip layers with more constant elements than this.
+
+        Returns:
+            list of str: tensor names for ``float_layers``.
+        """
+        rows = [r for r in self.layer_errors() if max_weights is None or r["weights"] <= max_weights]
+        return [row["tensor_name"] for row in rows[:count]]
 
     def float_layer_names(self, float_layers: Union[int, Sequence[str], None]) -> List[str]:
         """The tensor names kept in float: the ``float_layers`` worst (an int) or the names given.
@@ -186,6 +210,29 @@ class SelectiveQuantizer:
         data = self.convert(float_layers, per_channel)
         write_file(os.fspath(path), data)
         return {"float_layers": self.float_layer_names(float_layers), "per_channel": bool(per_channel)}
+
+
+def _weights_by_output(model_bytes: bytes) -> dict:
+    """Output tensor name -> number of constant elements (weights, biases) its operator reads."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(model_bytes, 0)
+    graph = model.Subgraphs(0)
+    result = {}
+    for o in range(graph.OperatorsLength()):
+        op = graph.Operators(o)
+        constants = 0
+        for i in range(op.InputsLength()):
+            index = op.Inputs(i)
+            if index < 0:
+                continue
+            tensor = graph.Tensors(index)
+            buffer = model.Buffers(tensor.Buffer())
+            if buffer is not None and buffer.DataLength() > 0:
+                constants += int(np.prod(tensor.ShapeAsNumpy())) if tensor.ShapeLength() else 1
+        for i in range(op.OutputsLength()):
+            result[graph.Tensors(op.Outputs(i)).Name().decode("utf-8")] = constants
+    return result
 
 
 def float_ops_in(path) -> Optional[List[str]]:
