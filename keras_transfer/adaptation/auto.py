@@ -15,13 +15,15 @@ def select(candidates: dict, source_tolerance: float, margin: float) -> str:
     """The method to keep, by label-free signals only.
 
     A candidate is eligible when its source accuracy is at most ``source_tolerance`` below the source model's
-    (the guard against negative transfer: a method that broke the classifier on the source is out); among the
-    eligible, the highest target score wins, and only if it beats the source model's by more than ``margin``.
+    (the guard against negative transfer: a method that broke the classifier on the source is out). Among the
+    eligible, the highest *selection score* wins, and only if it beats the source model's by more than
+    ``margin``: the reverse-validation accuracy where every candidate has one (a TransferModel with source
+    labels), else the information-maximisation target score.
 
     Args:
         candidates: ``{name: signals}`` with ``"source_only"`` among them (``measure``'s dicts).
         source_tolerance: float. Source-accuracy drop allowed.
-        margin: float. Target-score gain required over the source model.
+        margin: float. Score gain required over the source model.
 
     Returns:
         str: a candidate name, ``"source_only"`` when none is convincing.
@@ -34,18 +36,20 @@ def select(candidates: dict, source_tolerance: float, margin: float) -> str:
     >>> select(signals, source_tolerance=0.02, margin=0.01)
     'b'
     """
+    key = "reverse_accuracy" if all(c.get("reverse_accuracy") is not None for c in candidates.values()) \
+        else "target_score"
     base = candidates["source_only"]
-    best, best_score = "source_only", base.get("target_score")
+    best, best_score = "source_only", base.get(key)
     if best_score is None:
         return best
     for name, signals in candidates.items():
-        if name == "source_only" or signals.get("target_score") is None:
+        if name == "source_only" or signals.get(key) is None:
             continue
         source, base_source = signals.get("source_accuracy"), base.get("source_accuracy")
         if source is not None and base_source is not None and source < base_source - source_tolerance:
             continue
-        if signals["target_score"] > best_score + (margin if best == "source_only" else 0.0):
-            best, best_score = name, signals["target_score"]
+        if signals[key] > best_score + (margin if best == "source_only" else 0.0):
+            best, best_score = name, signals[key]
     return best
 
 
@@ -54,10 +58,11 @@ class AutoAdaptation(Adaptation):
 
     Every candidate starts from the weights the run's last stage left, runs its own adaptation with the session's
     budget, and is measured by ``measure``: its source accuracy (validation split, else a slice of the training
-    data) and the information-maximisation score of its target predictions (``target_scores``: confident and
-    diverse is good, collapse onto a few classes is bad). ``select`` keeps the best-scoring candidate whose
-    source accuracy stays within ``source_tolerance`` of the source model's, or the source model itself when
-    no candidate beats its score by ``margin``. Candidates that cannot adapt this model (``check``) are
+    data), the information-maximisation score of its target predictions and the reverse-validation accuracy
+    (its target predictions as labels for a linear classifier scored on the source). ``select`` keeps the
+    best-scoring candidate (reverse validation, else the target score) whose source accuracy stays within
+    ``source_tolerance`` of the source model's, or the source model itself when no candidate beats its score
+    by ``margin``. Candidates that cannot adapt this model (``check``) are
     skipped and named in the report. The report lists every candidate's signals.
 
     Args:
@@ -83,7 +88,8 @@ class AutoAdaptation(Adaptation):
         self.candidates = [get(candidate) for candidate in candidates]
         if not self.candidates or any(isinstance(c, AutoAdaptation) for c in self.candidates):
             raise InvalidConfigError(
-                f"AutoAdaptation needs one or more methods other than 'auto'. Received: candidates={list(candidates)!r}."
+                "AutoAdaptation needs one or more methods other than 'auto'. Received: "
+                f"candidates={list(candidates)!r}."
             )
         self.source_tolerance = check_number("source_tolerance", source_tolerance, minimum=0)
         self.margin = check_number("margin", margin, minimum=0)
@@ -98,7 +104,8 @@ class AutoAdaptation(Adaptation):
                 return
             except InvalidConfigError as error:
                 reasons.append(f"{candidate.name}: {error}")
-        raise InvalidConfigError(f"adapt='auto' has no method that can adapt this model. Received: {'; '.join(reasons)}")
+        raise InvalidConfigError(
+            f"adapt='auto' has no method that can adapt this model. Received: {'; '.join(reasons)}")
 
     def run(self, session):
         self.check(session.model)
@@ -134,5 +141,6 @@ class AutoAdaptation(Adaptation):
             {"source_only": (snapshot, mode), **{n: (w, m) for n, (w, m, _) in adapted.items()}}
             if self.keep_candidates else None)
         return history, {"method": self.name, "selected": selected, "candidates": signals, "skipped": skipped,
-                         "rule": f"highest target_score among candidates with source_accuracy >= source_only's - "
-                                 f"{self.source_tolerance}; source_only unless it gains more than {self.margin}"}
+                         "rule": f"highest reverse_accuracy (else target_score) among candidates with source_accuracy "
+                                 f">= source_only's - {self.source_tolerance}; source_only unless one gains more "
+                                 f"than {self.margin}"}

@@ -6,7 +6,8 @@ from typing import Optional, Tuple
 import keras
 
 from keras_transfer.adaptation.names import METHOD_NAMES
-from keras_transfer.adaptation.signals import class_outputs, source_accuracy, target_scores
+from keras_transfer.adaptation.session import batched_features
+from keras_transfer.adaptation.signals import class_outputs, reverse_validation, source_accuracy, target_scores
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["Adaptation", "empty_history", "get", "measure"]
@@ -30,19 +31,31 @@ def empty_history(model=None) -> keras.callbacks.History:
 
 
 def measure(session, model=None) -> dict:
-    """The label-free signals of ``model`` (default: the session's): source accuracy and target scores."""
+    """The label-free signals of ``model`` (default: the session's): its accuracy on labelled source data
+    (``source_accuracy``, on ``source_data``: ``"validation"`` or ``"train"``), the scores of its target predictions
+    (``target_entropy``, ``target_diversity``, ``target_score``: ``signals.target_scores``) and, for a
+    TransferModel, the reverse-validation accuracy (``reverse_accuracy``: ``signals.reverse_validation``)."""
     model = model or session.model
+    # source and target may differ in size or channels (grey source, colour target): Keras' relaxed retracing
+    # would otherwise reuse a predict function traced with an unknown channel axis, which backbones refuse
+    model.predict_function = None
     result = {"source_accuracy": None, "source_data": None, "target_entropy": None, "target_diversity": None,
-              "target_score": None}
+              "target_score": None, "reverse_accuracy": None}
     check = session.source_check_data()
     if check is not None:
         result["source_accuracy"] = source_accuracy(model, check[0], check[1], session.batch_size * 4)
         result["source_data"] = check[2]
+    model.predict_function = None
     outputs = class_outputs(model, model.predict(session.target, batch_size=session.batch_size * 4, verbose=0))
     if outputs:
         scores = target_scores(outputs)
         result.update(target_entropy=scores["entropy"], target_diversity=scores["diversity"],
                       target_score=scores["score"])
+    result["reverse_accuracy"] = None
+    if check is not None and getattr(model, "heads", None) is None and len(outputs) == 1:
+        result["reverse_accuracy"] = reverse_validation(
+            batched_features(model.backbone, session.target), outputs[0],
+            batched_features(model.backbone, check[0]), check[1])
     return result
 
 
@@ -124,10 +137,10 @@ def get(method) -> Adaptation:
     Examples:
     >>> keras_transfer.adaptation.get("adabn").name
     'adabn'
-    >>> keras_transfer.adaptation.get("coral")
+    >>> keras_transfer.adaptation.get("coral")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    keras_transfer.errors.InvalidConfigError: Unknown adaptation method. Received: adapt='coral'. Use one of 'adabn', 'shift_bias', 'pseudo_label', 'dann', 'auto', or a keras_transfer.adaptation.Adaptation instance.
+    keras_transfer.errors.InvalidConfigError: Unknown adaptation method. Received: adapt='coral'. Use one of ...
     """
     if isinstance(method, Adaptation):
         return method

@@ -20,6 +20,11 @@ def batched_features(backbone, x, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(parts).astype("float32")
 
 
+def _labels(y):
+    """Label arrays: one, or a dict ``{task: labels}`` (MultiTaskModel)."""
+    return {task: np.asarray(labels) for task, labels in y.items()} if isinstance(y, dict) else np.asarray(y)
+
+
 def _epoch_order(n: int, length: int, seed: int, epoch: int) -> np.ndarray:
     """``length`` indices into ``n`` examples, a fresh permutation of them (cycled) per ``(seed, epoch)``."""
     rng = np.random.default_rng([seed, epoch])
@@ -104,8 +109,8 @@ class AdaptationSession:
                  epochs: int = 3, learning_rate: float = 1e-3, optimizer="adam",
                  callbacks: Optional[Callable[[], List]] = None, verbose="auto"):
         self.model, self.target = model, np.asarray(target)
-        self.source = None if source is None else (np.asarray(source[0]), np.asarray(source[1]))
-        self.validation = None if validation is None else (np.asarray(validation[0]), np.asarray(validation[1]))
+        self.source = None if source is None else (np.asarray(source[0]), _labels(source[1]))
+        self.validation = None if validation is None else (np.asarray(validation[0]), _labels(validation[1]))
         self.batch_size, self.seed, self.start, self.epochs = int(batch_size), int(seed), int(start), int(epochs)
         self.learning_rate, self.optimizer, self.verbose = float(learning_rate), optimizer, verbose
         self._callbacks = callbacks or (lambda: [])
@@ -134,7 +139,9 @@ class AdaptationSession:
         if self.validation is not None:
             return self.validation + ("validation",)
         if self.source is not None:
-            return self.source[0][:limit], self.source[1][:limit], "train"
+            y = self.source[1]
+            y = {task: labels[:limit] for task, labels in y.items()} if isinstance(y, dict) else y[:limit]
+            return self.source[0][:limit], y, "train"
         return None
 
     def fit(self, trainer: keras.Model, dataset, steps: int, learning_rate: Optional[float] = None, callbacks=()):

@@ -107,7 +107,10 @@ class ShiftBiasAlignment(Adaptation):
         target = next(iter(head_features(model, batched_features(model.backbone, session.target)).values()))
         mu_s, var_s = source.mean(0), source.var(0)
         mu_t, var_t = target.mean(0), target.var(0)
-        scale = np.sqrt((var_s + _EPS) / (var_t + _EPS))
+        # features (nearly) constant on either side (dead ReLU units) keep their scale: only shifted
+        floor = 1e-3 * float(np.mean(var_s)) + _EPS
+        live = (var_s > floor) & (var_t > floor)
+        scale = np.where(live, np.sqrt((var_s + _EPS) / (var_t + _EPS)), 1.0)
         shift = mu_s - mu_t * scale
         covariance = None
         if self.coral:

@@ -47,7 +47,8 @@ def load_unlabeled(path: str, image_size=None, channels=None) -> np.ndarray:
         files = []
         for folder, subfolders, names in os.walk(path):
             subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            files += [os.path.join(folder, n) for n in sorted(names) if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS]
+            files += [os.path.join(folder, n) for n in sorted(names)
+                      if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS]
         if not files:
             raise InvalidConfigError(f"data.unlabeled: no image files ({', '.join(IMAGE_EXTENSIONS)}) under the "
                                      f"folder. Received: {path!r}. Point it at the target images.")

@@ -18,7 +18,8 @@ from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.optimizers.state import copy_optimizer_state
 from keras_transfer.training.stage_plan import merge_histories
 
-__all__ = ["AdaptationStage", "CachedHeadStage", "FineTuneStage", "GradualUnfreezingStage", "HeadStage", "Stage", "build_stages"]
+__all__ = ["AdaptationStage", "CachedHeadStage", "FineTuneStage", "GradualUnfreezingStage", "HeadStage", "Stage",
+           "build_stages"]
 
 
 class Stage:
@@ -153,7 +154,7 @@ class AdaptationStage(Stage):
         if not isinstance(target, np.ndarray) or len(target) == 0:
             raise InvalidInputError(
                 "unlabeled must be a non-empty array or list of target inputs. Received: "
-                f"{type(options.unlabeled).__name__}{'' if not hasattr(target, '__len__') else f' of length {len(target)}'}. "
+                f"{type(options.unlabeled).__name__} of length {len(target) if hasattr(target, '__len__') else '?'}. "
                 "Pass e.g. x_target, an array of images shaped like the training images."
             )
         if self.method.trains and self.epochs == 0 and self.method.name in ("pseudo_label", "dann"):
