@@ -46,10 +46,13 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
     )
     from keras_transfer.export.plots import plot_confusion_matrix, plot_training_curves
 
-    x, y, data_names = load_labelled_data(data, split, limit, seed=seed)
+    folder = os.path.isdir(str(data))  # a folder is read at the model's input size: the model first
+    x, y, data_names = (None, (), None) if folder else load_labelled_data(data, split, limit, seed=seed)
     if y is None:
         raise InvalidInputError(f"Evaluation needs labels. Received: data {data!r} without y. Add a 'y' array.")
     model = load_exported(model_path)
+    if folder:
+        x, y, data_names = _folder_data(data, model, limit, batch_size)
     x = fit_images(x, model.input_shape, resize)
     outputs = model.predict(x, batch_size)
     names = labels or read_labels(model_path) or data_names
@@ -74,6 +77,17 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
         json.dump(report, handle, indent=2)
     files["report"] = report_path
     return report
+
+
+def _folder_data(folder, model, limit, batch_size):
+    """``(x, y, class_names)`` of an image folder: files of any size, decoded in parallel at the model's size."""
+    from keras_transfer.cli.predict_command import model_image_size
+    from keras_transfer.data import image_stream
+
+    size, channels = model_image_size(model)
+    stream = image_stream(folder, image_size=size, channels=channels, batch_size=batch_size, shuffle=False)
+    x, y = stream.load("train")  # no split asked for: every file is in "train"
+    return x[:limit], y[:limit], stream.class_names
 
 
 def run(args) -> int:

@@ -58,7 +58,8 @@ def predict_files(model_path, inputs, resize: bool = False, batch_size: int = 32
 
     Args:
         model_path: str. ``.keras``, SavedModel directory, ``.tflite`` or ``.onnx``.
-        inputs: list of str. Image files, ``.wav`` files or ``.txt`` files (one input per line).
+        inputs: list of str. Image files, ``.wav`` files, ``.txt`` files (one input per line) or folders of
+            images (any sizes: each image is resized to the model's input size).
         resize: bool. Resize images / pad or trim audio to a fixed input size instead of raising.
         batch_size: int.
 
@@ -78,7 +79,13 @@ def predict_files(model_path, inputs, resize: bool = False, batch_size: int = 32
 
     model = load_exported(model_path)
     names, items = [], []
+    outputs_by_name = {}
     for path in inputs:
+        if os.path.isdir(path):  # a folder: every image in it, streamed at the model's size (mixed sizes)
+            for name, output in _predict_folder(model, path, batch_size):
+                names.append(name)
+                outputs_by_name[len(names) - 1] = output
+            continue
         kind = _kind(path)
         _check_kind(kind, model, path)
         if kind == "image":
@@ -101,7 +108,54 @@ def predict_files(model_path, inputs, resize: bool = False, batch_size: int = 32
             batch = batch.reshape((len(indices),) + tuple(d or 1 for d in (model.input_shape or ())))
         for i, output in zip(indices, model.predict(batch, batch_size)):
             outputs[i] = output
-    return names, np.stack(outputs)
+    file_outputs = iter(outputs)
+    return names, np.stack([outputs_by_name[i] if i in outputs_by_name else next(file_outputs)
+                            for i in range(len(names))])
+
+
+def model_image_size(model, default=(224, 224)):
+    """``((height, width), channels)`` to read a folder of images at for ``model`` (an ``ExportedModel``).
+
+    A model with a fixed input size gets that size and its channel count; one that takes any size (a ``.keras``
+    TransferModel, which resizes inside its backbone) gets ``default`` and RGB.
+
+    Args:
+        model: ExportedModel.
+        default: tuple ``(height, width)``.
+
+    Returns:
+        tuple.
+    """
+    shape = model.input_shape
+    if shape is not None and len(shape) == 3 and shape[0] and shape[1]:
+        return (int(shape[0]), int(shape[1])), (shape[2] if shape[2] in (1, 3) else 3)
+    return tuple(default), 3
+
+
+def _predict_folder(model, folder, batch_size):
+    """``(file, output)`` for every image under ``folder``, decoded and resized in a streaming pipeline."""
+    import numpy as np
+
+    from keras_transfer.data.image_folder import IMAGE_EXTENSIONS
+    from keras_transfer.data.image_stream import file_dataset
+    from keras_transfer.errors import InvalidInputError
+
+    _check_kind("image", model, folder)
+    files = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        files.extend(os.path.join(root, n) for n in sorted(names)
+                     if not n.startswith(".") and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise InvalidInputError(f"The folder holds no image files. Received: {folder!r}. Pass a folder of images "
+                                f"({', '.join(IMAGE_EXTENSIONS)}) or image files.")
+    size, channels = model_image_size(model)
+    # Unreadable files are skipped with a warning; the positions ride along as labels to name the outputs.
+    dataset = file_dataset(files, np.arange(len(files)), image_size=size, channels=channels, batch_size=batch_size,
+                           where=f"predict {folder}")
+    for batch, positions in dataset.as_numpy_iterator():
+        for position, output in zip(positions, model.predict(batch, batch_size)):
+            yield files[position], output
 
 
 def run(args) -> int:
@@ -139,7 +193,9 @@ def register(commands):
         "predict", help="predict with a .keras, SavedModel, .tflite or .onnx model on images, text lines or WAV files"
     )
     parser.add_argument("model", help=".keras file, SavedModel directory, .tflite or .onnx file")
-    parser.add_argument("inputs", nargs="+", help="image files, .wav files, or .txt files with one input per line")
+    parser.add_argument("inputs", nargs="+",
+                        help="image files, folders of images (any sizes), .wav files, or .txt files with one input "
+                             "per line")
     parser.add_argument("--top-k", type=int, default=3, help="classes shown per input")
     parser.add_argument("--labels", default=None, help="labels.txt (default: the one beside the model)")
     parser.add_argument("--resize", action="store_true", help="resize images / pad or trim audio to the model's size")
