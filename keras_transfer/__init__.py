@@ -41,6 +41,7 @@ __all__ = [
     "Recipe",
     "RegressionHead",
     "TransferModel",
+    "adaptation",
     "augmentation",
     "backbones",
     "calibrate",
@@ -89,7 +90,7 @@ _SUBMODULES = (
     "evaluation", "recipe", "weights",
     "heads", "layers", "testing",  # testing: the docs' tiny backbone
     "cli", "models", "training",
-    "selection", "tuning",
+    "selection", "tuning", "adaptation",
 )
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs only
