@@ -50,13 +50,44 @@ def data_section(source: str) -> dict:
 
 
 def run(args) -> int:
+    overrides = list(args.set or [])
+    scope = _strategy_scope(args)  # before any other TensorFlow work: a multi-worker strategy must come first
+    with scope:
+        return _run_in_scope(args, overrides)
+
+
+def _strategy_scope(args):
+    """``--strategy``: the strategy's scope (the model is built in it; fine_tune keeps it), else a no-op."""
+    import contextlib
+
+    name = getattr(args, "strategy", None)
+    if name is None:
+        return contextlib.nullcontext()
+    from keras_transfer.errors import InvalidConfigError
+    from keras_transfer.training.strategy import make_strategy, tf_config, worker_checkpoint_dir
+
+    if name == "multi_worker":
+        if tf_config() is None:
+            make_strategy(name)  # raises the TF_CONFIG error
+        if not (args.run_dir or args.resume):
+            raise InvalidConfigError(
+                "--strategy multi_worker needs --run-dir (the same on every worker). Received: no --run-dir. The "
+                "chief (index 0) writes RUN_DIR, every other worker its own RUN_DIR.worker-worker<index>."
+            )
+        if args.run_dir:
+            args.run_dir = worker_checkpoint_dir(args.run_dir)
+        else:
+            args.resume = worker_checkpoint_dir(args.resume)
+    return make_strategy(name).scope()
+
+
+def _run_in_scope(args, overrides) -> int:
     import yaml
 
     from keras_transfer.errors import InvalidConfigError
     from keras_transfer.recipe import Recipe
     from keras_transfer.recipe.validation import read_config_file
 
-    overrides = list(args.set or [])
     if args.resume:
         given = [flag for flag, value in (
             ("a config file", args.config), ("--set", overrides), ("--backbone", args.backbone), ("--data", args.data),
@@ -108,7 +139,7 @@ def run(args) -> int:
 def command_line(args) -> list:
     """The ``keras-transfer fit`` command as given (recorded in the run's environment.json)."""
     words = ["keras-transfer", "fit"] + ([args.config] if args.config else [])
-    for flag in ("backbone", "data", "name", "run_dir"):
+    for flag in ("backbone", "data", "name", "run_dir", "strategy"):
         if getattr(args, flag):
             words += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
     for override in args.set or []:
@@ -138,6 +169,10 @@ def register(commands):
     parser.add_argument("--resume", default=None, metavar="RUN_DIR",
                         help="continue an interrupted run from its last complete epoch")
     parser.add_argument("--check", action="store_true", help="validate the config and print it resolved; no training")
+    parser.add_argument("--strategy", choices=("mirrored", "multi_worker"), default=None,
+                        help="train under tf.distribute: mirrored (this machine's devices) or multi_worker "
+                             "(MultiWorkerMirroredStrategy over TF_CONFIG's cluster; run the same command on every "
+                             "worker with the same --run-dir; docs/scale.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(run=run)
 

@@ -50,7 +50,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     0
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "extra_flags", None):  # only commands that declare extra_flags take them
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        setattr(args, args.extra_flags, unknown)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
