@@ -1,0 +1,170 @@
+"""Backbone ranking: do LogME / linear-probe / k-NN scores order candidates like fine-tuning them does?
+
+For each dataset, every candidate is (a) ranked by ``kt.rank_backbones(method="all")`` on the training split,
+features extracted fresh into an empty cache, and (b) fine-tuned with ``kt.fine_tune`` at its defaults except the
+epochs (``HEAD_EPOCHS`` + ``FINE_TUNE_EPOCHS``: 2 + 2, to fit a shared 2-core machine), then scored on the test split. Reported:
+
+- Kendall's τ-b between each method's scores and the fine-tuned test accuracies, per dataset and its mean;
+- whether the random-weights control ranks last under each method;
+- ranking time (extraction + the three scores) ÷ fine-tuning time, summed over candidates.
+
+Sizes (a 2-core shared CPU): ``N_PER_CLASS`` training images per class, every image at ``IMAGE_SIZE``,
+test splits capped at ``MAX_TEST`` images. The offline ImageNet candidates registered at run time
+(``CANDIDATES`` filtered by ``list_backbones()``) plus a random-weights MobileNetV2 control.
+
+Run: ``python -m benchmarks ranking``.
+"""
+
+import os
+import tempfile
+import time
+
+__all__ = ["run", "summary", "kendall_tau"]
+
+DATASETS = ("animal_mnist", "mnist5k", "digits")  # elpv left out: 300×300 photos did not fit the time box
+CANDIDATES = ("mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+CONTROL = "mobilenet_v2:random"
+METHODS = ("logme", "linear_probe", "knn")
+N_PER_CLASS = 30
+IMAGE_SIZE = 64
+MAX_TEST = 400
+HEAD_EPOCHS = 2
+FINE_TUNE_EPOCHS = 2
+SEED = 0
+
+
+def kendall_tau(a, b) -> float:
+    """Kendall's τ-b of two equally long sequences (ties in either count as in scipy's ``kendalltau``)."""
+    concordant = discordant = ties_a = ties_b = 0
+    for i in range(len(a)):
+        for j in range(i + 1, len(a)):
+            da, db = a[i] - a[j], b[i] - b[j]
+            if da == 0 and db == 0:
+                continue
+            if da == 0:
+                ties_a += 1
+            elif db == 0:
+                ties_b += 1
+            elif (da > 0) == (db > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    denominator = ((concordant + discordant + ties_a) * (concordant + discordant + ties_b)) ** 0.5
+    return (concordant - discordant) / denominator if denominator else 0.0
+
+
+def _fine_tuned_accuracy(candidate, splits):
+    import keras
+    import numpy as np
+
+    import keras_transfer as kt
+
+    name, _, option = candidate.partition(":")
+    keras.utils.set_random_seed(SEED)
+    backbone = kt.backbones.get(name, weights=None if option == "random" else "imagenet",
+                                input_shape=(IMAGE_SIZE, IMAGE_SIZE))
+    model = kt.TransferModel(backbone, kt.ClassificationHead(splits.num_classes))
+    start = time.perf_counter()
+    kt.fine_tune(model, splits.train, validation=splits.validation, head_epochs=HEAD_EPOCHS,
+                 fine_tune_epochs=FINE_TUNE_EPOCHS, seed=SEED, verbose=0)
+    seconds = time.perf_counter() - start
+    x, y = splits.test
+    keep = np.random.default_rng(0).permutation(len(x))[:MAX_TEST]
+    accuracy = float(np.mean(model.predict(x[keep], verbose=0, batch_size=64).argmax(1) == y[keep]))
+    return accuracy, seconds
+
+
+def run():
+    import keras_transfer as kt
+    from keras_transfer.data import load_dataset
+
+    candidates = [c for c in CANDIDATES if c in kt.backbones.list_backbones()] + [CONTROL]
+    results = {"candidates": candidates, "control": CONTROL, "datasets": {}, "n_per_class": N_PER_CLASS,
+               "image_size": IMAGE_SIZE, "max_test": MAX_TEST, "head_epochs": HEAD_EPOCHS,
+               "fine_tune_epochs": FINE_TUNE_EPOCHS, "seed": SEED}
+    for dataset in DATASETS:
+        splits = load_dataset(dataset, n_per_class=N_PER_CLASS, seed=SEED)
+        with tempfile.TemporaryDirectory() as cache:
+            start = time.perf_counter()
+            ranking = kt.rank_backbones(splits, candidates, method="all", cache_dir=cache,
+                                        input_size=(IMAGE_SIZE, IMAGE_SIZE), seed=SEED)
+            rank_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            kt.rank_backbones(splits, candidates, method="all", cache_dir=cache, input_size=(IMAGE_SIZE, IMAGE_SIZE),
+                              seed=SEED)
+            cached_seconds = time.perf_counter() - start
+        rows = {row["candidate"]: row for row in ranking.rows}
+        fine_tuned = {}
+        for candidate in candidates:
+            accuracy, seconds = _fine_tuned_accuracy(candidate, splits)
+            fine_tuned[candidate] = {"test_accuracy": accuracy, "seconds": round(seconds, 1)}
+            print(f"{dataset} {candidate}: test accuracy {accuracy:.4f} ({seconds:.0f} s); "
+                  f"scores {rows[candidate]['scores']}", flush=True)
+        accuracies = [fine_tuned[c]["test_accuracy"] for c in candidates]
+        taus, control_last = {}, {}
+        for method in METHODS:
+            scores = [rows[c]["scores"][method] for c in candidates]
+            taus[method] = kendall_tau(scores, accuracies)
+            control_last[method] = rows[CONTROL]["scores"][method] < min(
+                rows[c]["scores"][method] for c in candidates if c != CONTROL)
+        fine_tune_seconds = sum(v["seconds"] for v in fine_tuned.values())
+        results["datasets"][dataset] = {
+            "train_examples": int(len(splits.train[0])), "num_classes": splits.num_classes,
+            "scores": {c: rows[c]["scores"] for c in candidates},
+            "ranking_rows": ranking.rows, "fine_tuned": fine_tuned, "kendall_tau": taus,
+            "control_ranks_last": control_last, "ranking_seconds": round(rank_seconds, 1),
+            "cached_ranking_seconds": round(cached_seconds, 1), "fine_tune_seconds": round(fine_tune_seconds, 1),
+            "ranking_over_fine_tuning": round(rank_seconds / fine_tune_seconds, 3),
+        }
+        print(dataset, "tau", taus, "control last", control_last, flush=True)
+    per = results["datasets"].values()
+    results["mean_kendall_tau"] = {m: sum(d["kendall_tau"][m] for d in per) / len(per) for m in METHODS}
+    results["control_always_last"] = {m: all(d["control_ranks_last"][m] for d in per) for m in METHODS}
+    results["ranking_over_fine_tuning"] = round(
+        sum(d["ranking_seconds"] for d in per) / sum(d["fine_tune_seconds"] for d in per), 3)
+    results["best_method"] = max(METHODS, key=lambda m: results["mean_kendall_tau"][m])
+    return results
+
+
+def summary(results):
+    methods = list(METHODS)
+    lines = [
+        "# benchmark `ranking`: transferability scores vs fine-tuned test accuracy",
+        "",
+        f"Candidates: {', '.join(results['candidates'])} (ImageNet weights; the last is the random-weights control). "
+        f"{results['n_per_class']} training images per class, {results['image_size']}×{results['image_size']}, "
+        f"`kt.fine_tune` defaults with {results['head_epochs']} + {results['fine_tune_epochs']} epochs, seed "
+        f"{results['seed']}, test split capped at {results['max_test']} images. One seed: the ranking scores are "
+        "deterministic; the fine-tuned accuracies are one run each.",
+        "",
+        "Kendall's τ-b between each method's scores and the fine-tuned test accuracies:",
+        "",
+        "| dataset | " + " | ".join(methods) + " | control last (" + "/".join(methods) + ") | ranking ÷ fine-tuning |",
+        "|---|" + "---|" * (len(methods) + 2),
+    ]
+    for dataset, cell in results["datasets"].items():
+        taus = " | ".join(f"{cell['kendall_tau'][m]:+.2f}" for m in methods)
+        last = "/".join("yes" if cell["control_ranks_last"][m] else "no" for m in methods)
+        lines.append(f"| {dataset} | {taus} | {last} | {cell['ranking_over_fine_tuning']:.3f} |")
+    mean = " | ".join(f"**{results['mean_kendall_tau'][m]:+.2f}**" for m in methods)
+    always = "/".join("yes" if results["control_always_last"][m] else "no" for m in methods)
+    lines.append(f"| **mean** | {mean} | {always} | {results['ranking_over_fine_tuning']:.3f} |")
+    lines += ["", "Fine-tuned test accuracy (ranking scores in `ranking.json`):", "",
+              "| dataset | " + " | ".join(results["candidates"]) + " |", "|---|" + "---|" * len(results["candidates"])]
+    for dataset, cell in results["datasets"].items():
+        lines.append(f"| {dataset} | " + " | ".join(
+            f"{cell['fine_tuned'][c]['test_accuracy']:.3f}" for c in results["candidates"]) + " |")
+    lines += ["", "Ranking seconds (fresh cache / second call, cache hit) vs fine-tuning all candidates:", "",
+              "| dataset | ranking | ranking again | fine-tuning |", "|---|---|---|---|"]
+    for dataset, cell in results["datasets"].items():
+        lines.append(f"| {dataset} | {cell['ranking_seconds']:.0f} s | {cell['cached_ranking_seconds']:.1f} s | "
+                     f"{cell['fine_tune_seconds']:.0f} s |")
+    lines.append(f"\nTotal benchmark time: {results.get('benchmark_seconds', 0):.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from benchmarks.harness import run_benchmark
+
+    run_benchmark("ranking")
