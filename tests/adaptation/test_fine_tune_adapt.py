@@ -91,3 +91,16 @@ def test_resume_inside_the_adaptation_stage(shift_task, tmp_path):
     for a, b in zip(again.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert finished.epoch == [0, 1]
+
+
+def test_adapt_alone_on_a_trained_model(shift_task):
+    """head_epochs=0 and fine_tune_epochs=0: only the adaptation stage runs, on the model as it is."""
+    source, validation, target_x, _ = shift_task
+    model = tiny_model()
+    model(target_x[:1])
+    kernels = [w.numpy().copy() for w in model.trainable_weights]
+    history = kt.fine_tune(model, source, validation=validation, head_epochs=0, fine_tune_epochs=0,
+                           unlabeled=target_x, adapt="adabn", verbose=0)
+    assert [stage["name"] for stage in history.stages] == ["adapt"] and history.epoch == []
+    for old, new in zip(kernels, model.trainable_weights):
+        np.testing.assert_array_equal(old, new.numpy())
