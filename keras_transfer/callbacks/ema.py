@@ -68,7 +68,7 @@ class ExponentialMovingAverage(keras.callbacks.Callback):
         self._averages: Optional[List[tf.Variable]] = None
         self._raw: Optional[List[np.ndarray]] = None  # the trained weights while the averages are swapped in
         self._update = None
-        self._in_fit = False
+        self._in_fit = self._pending_track = False
 
     # ------------------------------------------------------------------ the average
     def current_decay(self) -> float:
@@ -83,14 +83,17 @@ class ExponentialMovingAverage(keras.callbacks.Callback):
         return self._raw is not None
 
     def _track(self, model):
+        """Average every floating-point weight of ``model``; a weight seen for the first time (a head built by the
+        first training step, a layer added since) starts its average at its current value."""
         variables = _averaged_variables(model)
-        if self._variables is None or len(variables) != len(self._variables) or any(
-                a is not b for a, b in zip(variables, self._variables)):
-            self._variables = variables
-            self._update = None
-            if self._averages is None or [tuple(a.shape) for a in self._averages] != [tuple(v.shape)
-                                                                                      for v in variables]:
-                self._averages = [tf.Variable(keras.ops.convert_to_numpy(v), trainable=False) for v in variables]
+        if self._variables is not None and len(variables) == len(self._variables) and all(
+                a is b for a, b in zip(variables, self._variables)):
+            return
+        known = {id(v): a for v, a in zip(self._variables or [], self._averages or [])}
+        self._averages = [known[id(v)] if id(v) in known else
+                          tf.Variable(np.array(keras.ops.convert_to_numpy(v), copy=True), trainable=False)
+                          for v in variables]
+        self._variables, self._update = variables, None
 
     def _update_fn(self):
         if self._update is None:
@@ -121,7 +124,7 @@ class ExponentialMovingAverage(keras.callbacks.Callback):
         """Put the averaged weights into the model, keeping the raw ones aside (no-op if already in)."""
         if self._raw is not None or self._averages is None:
             return
-        self._raw = [keras.ops.convert_to_numpy(v) for v in self._variables]
+        self._raw = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in self._variables]
         for variable, average in zip(self._variables, self._averages):
             variable.assign(average)
 
@@ -146,15 +149,17 @@ class ExponentialMovingAverage(keras.callbacks.Callback):
 
     # ------------------------------------------------------------------ callback hooks
     def on_train_begin(self, logs=None):
-        self._in_fit = True
-        if self._raw is None or self._variables is None:
-            self._track(self.model)
+        self._in_fit = self._pending_track = True  # weights a model builds in its first step exist only after it
         self.swap_out()
+        self._track(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.swap_out()
 
     def on_train_batch_end(self, batch, logs=None):
+        if self._pending_track:
+            self._pending_track = False
+            self._track(self.model)
         self.update()
 
     def on_test_begin(self, logs=None):
@@ -182,8 +187,8 @@ class ExponentialMovingAverage(keras.callbacks.Callback):
         """Restore ``get_state``'s output onto ``model`` (built, same construction): the averages and count;
         the model's weights are left as they are (the checkpoint restores the raw ones)."""
         self.set_model(model)
+        self._variables = self._averages = self._raw = None
         self._track(model)
         for average, array in zip(self._averages, state["averages"]):
             average.assign(array)
         self.updates = int(state["updates"])
-        self._raw = None
