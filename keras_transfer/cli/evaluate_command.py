@@ -1,5 +1,6 @@
-"""``keras-transfer evaluate``: accuracy, per-class precision / recall / F1, a confusion-matrix PNG and the
-training curves of any model format on labelled data."""
+"""``keras-transfer evaluate``: accuracy (with and without test-time augmentation), per-class precision / recall /
+F1, macro-F1, balanced accuracy, expected calibration error, confusion-matrix / reliability-diagram / training-curve
+PNGs and error analysis (top losses, most-confused pairs, Grad-CAM) of any model format on labelled data."""
 
 import json
 import os
@@ -15,7 +16,8 @@ def _default_output_dir(model_path):
 
 
 def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir=None, labels=None,
-                   history=None, resize: bool = False, batch_size: int = 64, seed: int = 0) -> dict:
+                   history=None, resize: bool = False, batch_size: int = 64, seed: int = 0, tta: int = 0,
+                   top_losses: int = 0, gradcam: bool = False) -> dict:
     """Evaluate a model file on labelled data and write the report and figures.
 
     Args:
@@ -29,12 +31,19 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
         resize: bool. Resize images to the model's input size.
         batch_size: int.
         seed: int. Split seed of a dataset name.
+        tta: int. Also score with this many test-time augmented views (``keras_transfer.predict``); 0: no.
+        top_losses: int. Write a grid of the N worst predictions (``top_losses.png``) and list them and the
+            most-confused class pairs in the report; 0: no.
+        gradcam: bool. Grad-CAM overlays on the top-loss grid (16 images unless ``top_losses``); ``.keras``
+            models only (exported files have no gradients).
 
     Returns:
-        dict: the classification report plus ``files`` (paths written) and ``model``.
+        dict: the classification report (with ``ece``, ``macro_f1``, ``balanced_accuracy``, and ``accuracy_tta``
+        with ``tta``) plus ``files`` (paths written) and ``model``.
 
     Raises:
         keras_transfer.errors.InvalidInputError: unlabelled data, or data that does not fit the model.
+        keras_transfer.errors.InvalidConfigError: ``gradcam`` for an exported (non-``.keras``) model.
 
     Examples:
     >>> report = keras_transfer.cli.evaluate_command.evaluate_model("model.tflite", "animal_mnist")  # doctest: +SKIP
@@ -46,6 +55,13 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
     )
     from keras_transfer.export.plots import plot_confusion_matrix, plot_training_curves
 
+    from keras_transfer.errors import InvalidConfigError
+
+    if gradcam and not str(model_path).endswith(".keras"):  # before any work
+        raise InvalidConfigError(
+            "--gradcam needs gradients, which only the .keras model has. Received: "
+            f"{str(model_path)!r}. Evaluate the .keras file, or drop --gradcam."
+        )
     folder = os.path.isdir(str(data))  # a folder is read at the model's input size: the model first
     x, y, data_names = (None, (), None) if folder else load_labelled_data(data, split, limit, seed=seed)
     if y is None:
@@ -63,6 +79,8 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
     os.makedirs(output_dir, exist_ok=True)
     files = {"confusion_matrix": plot_confusion_matrix(
         report["confusion_matrix"], report["class_names"], os.path.join(output_dir, "confusion_matrix.png"))}
+    files.update(_calibration_and_errors(report, model_path, model, x, y, outputs, output_dir, tta=tta,
+                                         top_losses=top_losses, gradcam=gradcam, batch_size=batch_size))
     if history is None:
         card = read_model_card(model_path) or {}
         summary = card.get("history")
@@ -77,6 +95,36 @@ def evaluate_model(model_path, data, split: str = "test", limit=None, output_dir
         json.dump(report, handle, indent=2)
     files["report"] = report_path
     return report
+
+
+def _calibration_and_errors(report, model_path, model, x, y, outputs, output_dir, *, tta, top_losses, gradcam,
+                            batch_size) -> dict:
+    """Add ECE, macro-F1, balanced accuracy, TTA accuracy and error analysis to ``report``; return the files."""
+    import numpy as np
+
+    from keras_transfer.evaluation import (
+        balanced_accuracy, expected_calibration_error, interpret, macro_f1, plot_reliability_diagram, predict,
+        resolve_model,
+    )
+    from keras_transfer.evaluation.metrics import class_ids
+
+    labels = class_ids(y, len(outputs))
+    report.update(ece=expected_calibration_error(outputs, labels), macro_f1=macro_f1(outputs, labels),
+                  balanced_accuracy=balanced_accuracy(outputs, labels))
+    files = {"reliability_diagram": plot_reliability_diagram(outputs, labels,
+                                                             os.path.join(output_dir, "reliability_diagram.png"))}
+    keras_model = resolve_model(model_path) if model.format == "keras" and (tta or gradcam) else model
+    if tta:
+        augmented = predict(keras_model, x, tta=tta, batch_size=batch_size)
+        report.update(tta=tta, accuracy_tta=float(np.mean(augmented.argmax(axis=1) == labels)),
+                      balanced_accuracy_tta=balanced_accuracy(augmented, labels),
+                      macro_f1_tta=macro_f1(augmented, labels), ece_tta=expected_calibration_error(augmented, labels))
+    if top_losses or gradcam:
+        analysis = interpret(keras_model, (x, labels), k=top_losses or 16, gradcam=bool(gradcam),
+                             class_names=report["class_names"], batch_size=batch_size)
+        report.update(top_losses=analysis.top_losses, most_confused=analysis.to_dict()["most_confused"])
+        files["top_losses"] = analysis.plot_top_losses(os.path.join(output_dir, "top_losses.png"))
+    return files
 
 
 def _folder_data(folder, model, limit, batch_size):
@@ -103,10 +151,20 @@ def run(args) -> int:
         history = load_history_file(args.history)
     report = evaluate_model(
         args.model, args.data, split=args.split, limit=args.limit, output_dir=args.output_dir, labels=labels,
-        history=history, resize=args.resize, batch_size=args.batch_size, seed=args.seed,
+        history=history, resize=args.resize, batch_size=args.batch_size, seed=args.seed, tta=args.tta,
+        top_losses=args.top_losses, gradcam=args.gradcam,
     )
     print(f"{report['model']} ({report['format']}) on {report['data']} [{report['split']}]\n")
     print(format_classification_report(report))
+    print(f"balanced accuracy: {report['balanced_accuracy']:.4f}, macro-F1: {report['macro_f1']:.4f}, "
+          f"expected calibration error: {report['ece']:.4f}")
+    if "accuracy_tta" in report:
+        print(f"accuracy with test-time augmentation ({report['tta']} views): {report['accuracy_tta']:.4f} "
+              f"(without: {report['accuracy']:.4f})")
+    if report.get("most_confused"):
+        pairs = ", ".join(f"{pair['true']} -> {pair['predicted']} ({pair['count']})"
+                          for pair in report["most_confused"][:5])
+        print(f"most confused (true -> predicted): {pairs}")
     print("\nwritten: " + ", ".join(report["files"].values()))
     if "training_curves" not in report["files"]:
         print("no training history found (model_card.json or --history): training curves skipped")
@@ -115,7 +173,8 @@ def run(args) -> int:
 
 def register(commands):
     parser = commands.add_parser(
-        "evaluate", help="per-class precision/recall, confusion-matrix and training-curve PNGs for any model format"
+        "evaluate", help="per-class precision/recall, ECE, TTA accuracy, confusion-matrix, reliability-diagram, "
+                         "training-curve and top-loss / Grad-CAM PNGs for any model format"
     )
     parser.add_argument("model", help=".keras file, SavedModel directory, .tflite or .onnx file")
     parser.add_argument("--data", required=True,
@@ -128,4 +187,10 @@ def register(commands):
     parser.add_argument("--resize", action="store_true", help="resize images to the model's input size")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="split seed of a dataset name")
+    parser.add_argument("--tta", type=int, default=0, metavar="N",
+                        help="also report accuracy with N test-time augmented views (the model's own augmentation)")
+    parser.add_argument("--top-losses", type=int, default=0, metavar="N",
+                        help="write top_losses.png (the N worst predictions) and the most-confused class pairs")
+    parser.add_argument("--gradcam", action="store_true",
+                        help="Grad-CAM overlays on the top-loss images (.keras models only)")
     parser.set_defaults(run=run)

@@ -9,7 +9,7 @@ from keras_transfer.checks import check_int
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.models.inputs import input_arrays
 
-__all__ = ["grad_cam", "gradcam_target"]
+__all__ = ["cell_centres", "grad_cam", "gradcam_target", "head_logits"]
 
 
 def _check_model(model):
@@ -22,11 +22,33 @@ def _check_model(model):
             f"{'' if backbone is None else ' with backbone ' + type(backbone).__name__}. Exported files have no "
             "gradients: load the .keras file instead."
         )
-    if getattr(model.head, "num_classes", None) is None:
+    if getattr(model.head, "num_classes", None) is None or not hasattr(model.head, "output_layer"):
         raise InvalidConfigError(
-            f"Grad-CAM explains a class score. Received: a head of type {type(model.head).__name__} without classes."
+            "Grad-CAM explains a class score of a keras_transfer.heads.ClassificationHead. Received: a head of "
+            f"type {type(model.head).__name__}."
         )
     return backbone, network
+
+
+def head_logits(head, features):
+    """The class scores of a toolkit head before its softmax / sigmoid (what Grad-CAM differentiates): the
+    hidden layers, then the output layer's kernel and bias without its activation.
+
+    Args:
+        head: keras_transfer.heads.Head (hidden Dense layers, then ``output_layer``).
+        features: tensor ``(batch, features)``.
+
+    Returns:
+        float32 tensor ``(batch, classes)``.
+    """
+    import keras
+
+    x = features
+    for dense in head.hidden_layers:
+        x = dense(x)
+    output = head.output_layer
+    logits = keras.ops.matmul(keras.ops.cast(x, output.kernel.dtype), output.kernel)
+    return keras.ops.cast(logits + output.bias if output.use_bias else logits, "float32")
 
 
 def gradcam_target(model, layer: Optional[str] = None):
@@ -72,9 +94,11 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
     disconnected"). This runs the path explicitly under one ``tf.GradientTape``: the backbone's own
     preprocessing (resize, grey to RGB, normalisation), a model over its inner network with two outputs (the
     target layer's feature maps and the network's output), the backbone's pooling, the optional shift layer and
-    the head. The score is the log-probability of the explained class; the maps are weighted by its
-    spatially averaged gradient, summed over channels, passed through a ReLU, upsampled bilinearly to the raw
-    image size (the backbone resizes the whole image, so maps and image align) and scaled to a peak of 1.
+    the head. The score is the explained class's logit (before the softmax, as in the paper: a saturated
+    probability has no gradient); the maps are weighted by its spatially averaged gradient, summed over channels
+    and passed through a ReLU. They are interpolated bilinearly at every raw-image pixel with each feature cell
+    placed where it sits on the input (``cell_centres``: strided convolutions shift the grid by up to half a cell
+    from where a plain resize puts it) and scaled to a peak of 1.
 
     Args:
         model: keras_transfer.TransferModel on an image backbone with a classification head (live or reloaded).
@@ -123,26 +147,83 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
             )
     extractor = keras.Model(network.inputs, [target.output, network.output])
     shift = getattr(model, "shift", None)
-    maps = []
+    maps, grid = [], None
     for start in range(0, len(images), batch_size):
         batch = tf.convert_to_tensor(images[start: start + batch_size].astype("float32"))
+        inputs = backbone.preprocess(batch)
+        if grid is None:
+            grid = [cell_centres(extractor, inputs, axis) for axis in (1, 2)]
         with tf.GradientTape() as tape:
-            features, output = extractor(backbone.preprocess(batch), training=False)
+            features, output = extractor(inputs, training=False)
             if backbone.pooling == "avg":
                 output = tf.reduce_mean(output, axis=(1, 2))
             elif backbone.pooling == "max":
                 output = tf.reduce_max(output, axis=(1, 2))
             if shift is not None:
                 output = shift(output)
-            probabilities = tf.cast(model.head(output, training=False), "float32")
-            chosen = (tf.argmax(probabilities, axis=-1) if class_ids is None
+            logits = head_logits(model.head, output)
+            chosen = (tf.argmax(logits, axis=-1) if class_ids is None
                       else tf.constant(class_ids[start: start + batch_size]))
-            score = tf.math.log(tf.maximum(tf.gather(probabilities, chosen, axis=1, batch_dims=1), 1e-30))
+            score = tf.gather(logits, chosen, axis=1, batch_dims=1)
         gradients = tf.cast(tape.gradient(score, features), "float32")
         features = tf.cast(features, "float32")
         weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-        cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1))[..., None]
-        cam = tf.image.resize(cam, images.shape[1:3], method="bilinear")[..., 0]
-        peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-        maps.append((cam / tf.where(peak > 0, peak, 1.0)).numpy())
+        cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)).numpy()
+        cam = _upsample(cam, images.shape[1:3], inputs.shape[1:3], grid)
+        peak = cam.max(axis=(1, 2), keepdims=True)
+        maps.append(cam / np.where(peak > 0, peak, 1.0))
     return np.concatenate(maps, axis=0).astype("float32")
+
+
+def cell_centres(extractor, inputs, axis: int):
+    """Where the feature cells sit on the network's input along one axis: ``(step, first)`` with cell ``k``
+    centred at ``first + step * k`` (pixel units, continuous coordinates).
+
+    The step is the input size over the map size. The first centre depends on the padding of every strided layer
+    (a 3×3 stride-2 convolution with symmetric padding centres output 0 on input pixel 0, Keras' ``"same"`` on
+    pixel 1), so it is measured: the centre of mass of the input gradient of two middle rows / columns of cells,
+    on these inputs. A plain bilinear resize of the map assumes ``step / 2`` and can be off by half a cell.
+
+    Args:
+        extractor: keras.Model ``network input -> (feature maps, network output)``.
+        inputs: float tensor ``(n, H, W, 3)``: preprocessed network inputs.
+        axis: int. 1 (rows) or 2 (columns).
+
+    Returns:
+        tuple ``(step, first)`` of float.
+    """
+    import tensorflow as tf
+
+    inputs = tf.convert_to_tensor(inputs)
+    size = int(inputs.shape[axis])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(inputs)
+        features = extractor(inputs, training=False)[0]
+        cells = int(features.shape[axis])
+        step = size / cells
+        if cells < 2:
+            return step, step / 2
+        chosen = sorted({(cells - 1) // 3, cells - 1 - (cells - 1) // 3})
+        scores = [tf.reduce_sum(tf.gather(features, k, axis=axis)) for k in chosen]
+    offsets = []
+    for k, score in zip(chosen, scores):
+        gradient = tape.gradient(score, inputs)
+        profile = tf.reduce_sum(tf.abs(gradient), axis=[a for a in range(4) if a != axis]).numpy()
+        if profile.sum() > 0:
+            offsets.append(float((profile * (np.arange(size) + 0.5)).sum() / profile.sum()) - step * k)
+    del tape
+    return step, (float(np.mean(offsets)) if offsets else step / 2)
+
+
+def _upsample(cam, image_size, input_size, grid) -> np.ndarray:
+    """Bilinear interpolation of maps ``(n, h, w)`` at every raw-image pixel, with the measured cell centres."""
+    result = cam
+    for axis, (size, net_size, (step, first)) in enumerate(zip(image_size, input_size, grid), start=1):
+        cells = cam.shape[axis]
+        position = (np.arange(size) + 0.5) * net_size / size  # raw pixel centre on the network's input
+        index = np.clip((position - first) / step, 0, cells - 1)
+        low = np.floor(index).astype("int64")
+        high = np.minimum(low + 1, cells - 1)
+        weight = (index - low).reshape([-1 if a == axis else 1 for a in range(3)])
+        result = np.take(result, low, axis=axis) * (1 - weight) + np.take(result, high, axis=axis) * weight
+    return result.astype("float32")
