@@ -15,7 +15,7 @@ MINIMAL = {"data": {"kind": "dataset", "name": "digits"}, "backbone": {"name": "
 #: A value each option refuses; a new option with a recipe key adds one here.
 REFUSED = dict(head_epochs=-1, fine_tune_epochs="three", unfreeze="sometimes", head_lr=0, fine_tune_lr=float("inf"),
                lr="fast", lr_factor=1, optimizer=3, batch_size=True, seed=2**32, mixup=-0.5, cutmix="lots",
-               label_smoothing=1.0, loss=3, class_weight="balanced", ema=1.0)
+               label_smoothing=1.0, loss=3, class_weight="balanced", ema=1.0, adapt="coral", adapt_epochs=-1)
 #: Where the recipe's default deliberately differs from fine_tune's.
 RECIPE_DEFAULTS = dict(head_epochs=3, fine_tune_epochs=3, seed=0)
 #: Options fine_tune takes as None that a recipe refuses as null (the recipe always seeds).
