@@ -21,7 +21,7 @@ A config, in YAML (JSON has the same structure)::
 import re
 from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 from typing_extensions import Annotated
 
 from keras_transfer.training.options import FineTuneOptions
@@ -284,6 +284,16 @@ class RecipeConfig(_Section):
     cache: CacheConfig = CacheConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     export: List[ExportTarget] = []
+
+    @model_validator(mode="after")
+    def _adapt_and_unlabeled(self):
+        unlabeled = getattr(self.data, "unlabeled", None)
+        if (self.adapt is None) != (unlabeled is None):
+            raise ValueError(
+                "adapt and data.unlabeled go together: adapt adapts the model to the unlabelled target inputs "
+                "data.unlabeled names (a .npz file with array x, or a folder of images). Received: "
+                f"adapt={self.adapt!r}, data.unlabeled={unlabeled!r}. Set both, or neither")
+        return self
 
     @field_validator("name")
     @classmethod

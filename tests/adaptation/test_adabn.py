@@ -54,8 +54,8 @@ def test_pooled_over_batches_equals_one_batch(shift_task):
 
 def test_fine_tune_adabn_reports_and_changes_only_statistics(shift_task):
     source, validation, target_x, _ = shift_task
-    model, history = trained_model(source, validation, unlabeled=target_x, adapt="adabn")
-    assert [stage["name"] for stage in history.stages] == ["head", "fine_tune", "adapt"]
+    model, history = trained_model(source, validation, unlabeled=target_x, adapt="adabn", fine_tune_epochs=0)
+    assert [stage["name"] for stage in history.stages] == ["head", "adapt"]
     report = history.adaptation
     assert report["selected"] == "adabn" and set(report["candidates"]) == {"source_only", "adabn"}
     adabn, base = report["candidates"]["adabn"], report["candidates"]["source_only"]
