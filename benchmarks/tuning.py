@@ -4,7 +4,9 @@ The base ("default") recipe: ImageNet MobileNetV2 at ``IMAGE_SIZE``, 100 labels 
 learning rates (1e-3 for the head, 1e-4 for fine-tuning), unfreeze all, no augmentation, stage 1 on cached
 features, ``HEAD_EPOCHS`` + ``FINE_TUNE_EPOCHS`` epochs, a ``VALIDATION`` image validation split, ``TEST`` test
 images. One Bayesian-optimisation study of ``TRIALS`` trials (median stopping on) searches the space below on the
-validation split; then the best config and the default config are each trained on train + validation with seeds
+validation split (learning rates, discriminative factor, how much to unfreeze, label smoothing: every trial
+reuses the one feature cache; augmentation and the backbone are searchable too but cost a new extraction each,
+which this time box could not afford); then the best config and the default config are each trained on train + validation with seeds
 ``SEEDS`` and scored on the test split (mean ± std). Also the study's wall time ÷ one default run.
 
 Sizes were chosen for a 2-core CPU shared by several jobs: see ``TRIALS`` (the issue asks for 20; fewer fit the
@@ -20,13 +22,13 @@ import time
 
 __all__ = ["run", "summary"]
 
-TRIALS = 10
+TRIALS = 6
 SEEDS = (0, 1, 2)
-IMAGE_SIZE = 64
+IMAGE_SIZE = 48
 HEAD_EPOCHS = 2
 FINE_TUNE_EPOCHS = 2
-VALIDATION = 300
-TEST = 1000
+VALIDATION = 200
+TEST = 500
 BASE = {
     "name": "animals",
     "seed": 0,
@@ -45,9 +47,9 @@ SPACE = {
     "optimizer.lr_factor": [None, 2.0, 4.0],
     "stages.unfreeze": ["all", 2, 4],
     "label_smoothing": [None, 0.1],
-    "augmentation": ["none", "light"],
-    "backbone.name": ["mobilenet_v2", "efficientnet_lite0"],
 }
+#: The study folder: kept, so a benchmark killed mid-study resumes it when run again (``kt.tune`` resumes).
+STUDY_ROOT = os.environ.get("KT_TUNING_BENCH_DIR", os.path.join(tempfile.gettempdir(), "kt-tuning-benchmark"))
 
 
 def _mean_std(values):
@@ -60,7 +62,8 @@ def run():
     results = {"trials_requested_by_issue": 20, "trials": TRIALS, "seeds": list(SEEDS), "image_size": IMAGE_SIZE,
                "head_epochs": HEAD_EPOCHS, "fine_tune_epochs": FINE_TUNE_EPOCHS, "validation": VALIDATION,
                "test": TEST, "base": BASE, "space": SPACE}
-    with tempfile.TemporaryDirectory() as root:
+    root = STUDY_ROOT
+    if True:  # the study folder is kept: a killed run resumes
         base = dict(BASE, output_dir=os.path.join(root, "runs"))
         start = time.perf_counter()
         study = tune(base, SPACE, trials=TRIALS, study_dir=os.path.join(root, "study"), refit=False)
