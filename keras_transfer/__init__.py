@@ -61,6 +61,7 @@ __all__ = [
     "rank_backbones",
     "recipe",
     "set_seed",
+    "tune",
     "weights",
 ]
 
@@ -82,6 +83,7 @@ _ATTRIBUTES = {
     "predict": ("keras_transfer.evaluation", "predict"),  # with test-time augmentation (tta=8)
     "rank_backbones": ("keras_transfer.selection", "rank_backbones"),  # keras-transfer rank: LogME / probe / k-NN
     "set_seed": ("keras_transfer.training", "set_seed"),
+    "tune": ("keras_transfer.tuning", "tune"),  # keras-transfer tune: KerasTuner over a whole recipe
 }
 
 # Sub-packages reachable as attributes: the public ones, plus those the eager package used to load.
