@@ -123,6 +123,8 @@ def _run_in_scope(args, overrides) -> int:
         raw["backbone"]["name"] = args.backbone
     if args.data:
         raw["data"] = data_section(args.data)
+        if args.config is None:
+            _photo_recipe(raw, args.backbone, quiet=args.quiet)
     if args.name and args.config is not None:
         raw["name"] = args.name
     from keras_transfer.recipe.overrides import apply_overrides
@@ -134,6 +136,27 @@ def _run_in_scope(args, overrides) -> int:
         return 0
     recipe.fit(run_dir=args.run_dir, overwrite=args.overwrite, quiet=args.quiet, argv=command_line(args))
     return 0
+
+
+def _photo_recipe(raw: dict, backbone: str, quiet: bool) -> None:
+    """``fit --backbone B --data DIR`` on photos: the photo recipe's sections (``--set`` still overrides them)."""
+    if raw["data"].get("kind") != "image_folder":
+        return
+    from keras_transfer.errors import KerasTransferError
+    from keras_transfer.recipe.photo import photo_recipe
+
+    try:
+        decided = photo_recipe(raw["data"]["path"], backbone)
+    except KerasTransferError:  # an unknown backbone: the config's validation reports it with the other problems
+        return
+    for section, values in decided.config().items():
+        if isinstance(values, dict):
+            raw.setdefault(section, {}).update(values)
+        else:
+            raw[section] = values
+    if not quiet:
+        print(f"# keras-transfer fit: {decided.reason}" + ("; photo recipe: working size, random resized crop + flip, "
+                                                           "batch 32, 5 + 5 epochs" if decided.is_photo else ""))
 
 
 def command_line(args) -> list:

@@ -75,3 +75,32 @@ def test_predict_mixes_folders_and_files(folder, fixed_size_model, capsys):
     assert main(["predict", str(path), single, str(folder / "bee"), "--resize", "--json"]) == 0
     names = [r["input"] for r in json.loads(capsys.readouterr().out)]
     assert names[0] == single and len(names) == 4 and all("bee" in n for n in names[1:])
+
+
+def _check_output(capsys, argv):
+    import yaml
+
+    capsys.readouterr()
+    assert main(argv) == 0
+    return yaml.safe_load(capsys.readouterr().out)
+
+
+def test_fit_on_a_photo_folder_chooses_the_photo_recipe(tmp_path, capsys):
+    for c in ("a", "b"):
+        os.makedirs(tmp_path / "photos" / c)
+        os.makedirs(tmp_path / "small" / c)
+        for i in range(3):
+            Image.new("RGB", (300 + 40 * i, 250)).save(tmp_path / "photos" / c / f"{i}.jpg")
+            Image.new("L", (28, 28)).save(tmp_path / "small" / c / f"{i}.png")
+    photos = _check_output(capsys, ["fit", "--backbone", "efficientnet_lite0", "--data", str(tmp_path / "photos"),
+                                    "--check"])
+    assert photos["backbone"]["input_size"] == [224, 224]
+    assert [list(op) for op in photos["augmentation"]] == [["random_resized_crop"], ["flip"]]
+    assert photos["optimizer"]["batch_size"] == 32
+    assert (photos["stages"]["head_epochs"], photos["stages"]["fine_tune_epochs"]) == (5, 5)
+    overridden = _check_output(capsys, ["fit", "--backbone", "mobilenet_v2", "--data", str(tmp_path / "photos"),
+                                        "--check", "--set", "augmentation=none", "--set", "stages.head_epochs=1"])
+    assert overridden["augmentation"] == "none" and overridden["stages"]["head_epochs"] == 1
+    small = _check_output(capsys, ["fit", "--backbone", "mobilenet_v2", "--data", str(tmp_path / "small"),
+                                   "--check"])
+    assert small["augmentation"] == "none" and small["backbone"]["input_size"] is None
