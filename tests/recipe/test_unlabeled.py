@@ -40,3 +40,18 @@ def test_refuses_an_npz_without_x_and_a_missing_path(tmp_path):
         load_unlabeled(tmp_path / "t.npz")
     with pytest.raises(InvalidConfigError, match="Give an existing path"):
         load_unlabeled(tmp_path / "missing")
+
+
+def test_a_recipe_run_adapts_to_its_unlabelled_data(tmp_path):
+    """A whole tiny recipe run with adapt: the target inputs come from data.unlabeled; the adaptation stage ran."""
+    from keras_transfer.recipe import Recipe
+    from keras_transfer.testing import tiny_recipe_config, write_tiny_arrays
+
+    arrays = write_tiny_arrays(tmp_path / "tiny.npz")
+    target = tmp_path / "target.npz"
+    np.savez(target, x=(255 - np.load(arrays)["x"][:12]).astype("uint8"))
+    config = tiny_recipe_config(arrays, tmp_path / "runs", adapt="adabn", stages={"head_epochs": 1,
+                                                                                  "fine_tune_epochs": 0})
+    config["data"]["unlabeled"] = str(target)
+    result = Recipe(config).fit(quiet=True)
+    assert [stage["name"] for stage in result.history["stages"]] == ["head", "adapt"]
