@@ -50,7 +50,7 @@ def test_history_and_default_output_dir(trained_file):
     report = evaluate_model(tmp_path / "model.keras", str(tmp_path / "test.npz"), limit=12,
                             history={"loss": [1.0, 0.5]}, labels=["x", "y", "z"])
     assert report["n_examples"] == 12 and report["class_names"] == ["x", "y", "z"]
-    assert set(report["files"]) == {"confusion_matrix", "training_curves", "report"}
+    assert set(report["files"]) == {"confusion_matrix", "reliability_diagram", "training_curves", "report"}
     assert str(tmp_path / "model_evaluation") in report["files"]["report"]
 
 
