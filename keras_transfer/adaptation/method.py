@@ -7,7 +7,8 @@ import keras
 
 from keras_transfer.adaptation.names import METHOD_NAMES
 from keras_transfer.adaptation.session import batched_features
-from keras_transfer.adaptation.signals import class_outputs, reverse_validation, source_accuracy, target_scores
+from keras_transfer.adaptation.signals import (accuracy, class_outputs, reverse_validation, source_accuracy,
+                                               target_scores)
 from keras_transfer.errors import InvalidConfigError
 
 __all__ = ["Adaptation", "empty_history", "get", "measure"]
@@ -30,32 +31,43 @@ def empty_history(model=None) -> keras.callbacks.History:
     return history
 
 
+def _probabilities(model, x, batch_size: int):
+    """``(class outputs, backbone features or None)``: a TransferModel's from its backbone features (computed
+    once, eagerly: source and target may differ in size or channels), a MultiTaskModel's from ``predict``."""
+    if getattr(model, "heads", None) is None:
+        features = batched_features(model.backbone, x, batch_size)
+        head_input = model.shift(features) if model.shift is not None else features
+        return class_outputs(model, keras.ops.convert_to_numpy(model.head(head_input, training=False))), features
+    # Keras' relaxed retracing could reuse a predict function traced with an unknown channel axis: a new one
+    model.predict_function = None
+    return class_outputs(model, model.predict(x, batch_size=batch_size, verbose=0)), None
+
+
 def measure(session, model=None) -> dict:
     """The label-free signals of ``model`` (default: the session's): its accuracy on labelled source data
     (``source_accuracy``, on ``source_data``: ``"validation"`` or ``"train"``), the scores of its target predictions
     (``target_entropy``, ``target_diversity``, ``target_score``: ``signals.target_scores``) and, for a
     TransferModel, the reverse-validation accuracy (``reverse_accuracy``: ``signals.reverse_validation``)."""
     model = model or session.model
-    # source and target may differ in size or channels (grey source, colour target): Keras' relaxed retracing
-    # would otherwise reuse a predict function traced with an unknown channel axis, which backbones refuse
-    model.predict_function = None
+    batch = session.batch_size * 4
     result = {"source_accuracy": None, "source_data": None, "target_entropy": None, "target_diversity": None,
               "target_score": None, "reverse_accuracy": None}
-    check = session.source_check_data()
-    if check is not None:
-        result["source_accuracy"] = source_accuracy(model, check[0], check[1], session.batch_size * 4)
-        result["source_data"] = check[2]
-    model.predict_function = None
-    outputs = class_outputs(model, model.predict(session.target, batch_size=session.batch_size * 4, verbose=0))
+    outputs, target_features = _probabilities(model, session.target, batch)
     if outputs:
         scores = target_scores(outputs)
         result.update(target_entropy=scores["entropy"], target_diversity=scores["diversity"],
                       target_score=scores["score"])
-    result["reverse_accuracy"] = None
-    if check is not None and getattr(model, "heads", None) is None and len(outputs) == 1:
-        result["reverse_accuracy"] = reverse_validation(
-            batched_features(model.backbone, session.target), outputs[0],
-            batched_features(model.backbone, check[0]), check[1])
+    check = session.source_check_data()
+    if check is None:
+        return result
+    result["source_data"] = check[2]
+    if target_features is None:
+        model.predict_function = None
+        result["source_accuracy"] = source_accuracy(model, check[0], check[1], batch)
+        return result
+    source_outputs, source_features = _probabilities(model, check[0], batch)
+    result["source_accuracy"] = accuracy(source_outputs[0], check[1])
+    result["reverse_accuracy"] = reverse_validation(target_features, outputs[0], source_features, check[1])
     return result
 
 

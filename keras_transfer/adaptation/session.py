@@ -33,20 +33,20 @@ def _epoch_order(n: int, length: int, seed: int, epoch: int) -> np.ndarray:
 
 
 def paired_dataset(source_x, source_y, target_x, batch_size: int, seed: int, start: int, end: int):
-    """Batches ``((x_source, y_source), x_target)`` for epochs ``start`` to ``end``, one source pass per epoch.
+    """Batches ``((x_source, y_source), x_target)`` for epochs ``start`` to ``end``, one target pass per epoch.
 
-    Each epoch's order is a function of ``(seed, epoch)`` (the target is cycled or cut to the source's length), so
+    Each epoch's order is a function of ``(seed, epoch)`` (the source is cycled or cut to the target's length), so
     a restarted stage sees the batches the interrupted one saw.
 
     Returns:
         (tf.data.Dataset, steps_per_epoch)
     """
     n_source, n_target = len(source_x), len(target_x)
-    steps = math.ceil(n_source / batch_size)
+    steps = math.ceil(n_target / batch_size)
     source_index, target_index = [], []
     for epoch in range(start, end):
-        source_index.append(_epoch_order(n_source, n_source, seed, epoch))
-        target_index.append(_epoch_order(n_target, n_source, seed + 1, epoch))
+        source_index.append(_epoch_order(n_source, n_target, seed, epoch))
+        target_index.append(_epoch_order(n_target, n_target, seed + 1, epoch))
     xs, ys, xt = tf.constant(source_x), tf.constant(source_y), tf.constant(target_x)
 
     def gather(s, t):
@@ -55,7 +55,7 @@ def paired_dataset(source_x, source_y, target_x, batch_size: int, seed: int, sta
     pairs = tf.data.Dataset.from_tensor_slices((
         np.concatenate(source_index or [np.zeros(0, "int64")]), np.concatenate(target_index or [np.zeros(0, "int64")])))
     # batches never straddle two epochs: each epoch is batched on its own
-    dataset = pairs.batch(n_source).flat_map(lambda s, t: tf.data.Dataset.from_tensor_slices((s, t)).batch(batch_size))
+    dataset = pairs.batch(n_target).flat_map(lambda s, t: tf.data.Dataset.from_tensor_slices((s, t)).batch(batch_size))
     return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2), steps
 
 
@@ -89,7 +89,7 @@ class AdaptationSession:
         batch_size: int.
         seed: int. Batch order and augmentation draws.
         start: int. The stage's first epoch (epochs continue the run's count).
-        epochs: int. The adaptation budget in epochs (one source pass each).
+        epochs: int. The adaptation budget in epochs (one pass over the target inputs each).
         learning_rate: float. The rate of methods that train (each may override it).
         optimizer: an optimizer name, instance or callable, as ``fine_tune(optimizer=...)``.
         callbacks: callable returning the callbacks of each ``fit`` (the user's and the NaN guard).

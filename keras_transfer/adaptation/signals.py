@@ -13,7 +13,7 @@ import numpy as np
 
 from keras_transfer.errors import InvalidConfigError
 
-__all__ = ["class_outputs", "reverse_validation", "source_accuracy", "target_scores"]
+__all__ = ["accuracy", "class_outputs", "reverse_validation", "source_accuracy", "target_scores"]
 
 
 def class_outputs(model, predictions) -> list:
@@ -56,6 +56,15 @@ def target_scores(probabilities) -> dict:
     return {"entropy": entropy, "diversity": diversity, "score": diversity - entropy}
 
 
+def accuracy(probabilities, labels) -> float:
+    """Accuracy of class probabilities against integer or one-hot labels (``-1`` labels skipped)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=1)
+    known = labels >= 0
+    return float(np.mean(np.asarray(probabilities)[known].argmax(axis=1) == labels[known]))
+
+
 def source_accuracy(model, x, y, batch_size: int = 256) -> float:
     """Accuracy on labelled source data (integer or one-hot labels; a MultiTaskModel: the mean over its
     single-label classification tasks, ``-1`` labels skipped)."""
@@ -63,14 +72,7 @@ def source_accuracy(model, x, y, batch_size: int = 256) -> float:
     heads = getattr(model, "heads", None)
     labels = [y] if heads is None else [y[t] for t, h in heads.items()
                                          if getattr(h, "num_classes", None) and not getattr(h, "multi_label", False)]
-    accuracies = []
-    for output, label in zip(outputs, labels):
-        label = np.asarray(label)
-        if label.ndim == 2:
-            label = label.argmax(axis=1)
-        known = label >= 0
-        accuracies.append(float(np.mean(output[known].argmax(axis=1) == label[known])))
-    return float(np.mean(accuracies))
+    return float(np.mean([accuracy(output, label) for output, label in zip(outputs, labels)]))
 
 
 def _standardised(features):

@@ -321,7 +321,8 @@ class FineTuneOptions(BaseModel):
         "float in (0, 1) or None. Keep an exponential moving average of the weights after every step (decay "
         "``min(ema, (1 + n) / (10 + n))`` at step n: ``keras_transfer.callbacks.ExponentialMovingAverage``); "
         "validation, the callbacks' ``on_epoch_end`` (best-model checkpoints) and the returned model use the "
-        "averaged weights, and the average is part of ``checkpoint_dir``'s resumable state.",
+        "averaged weights, and the average is part of ``checkpoint_dir``'s resumable state. A stage trained on "
+        "cached features (``cache_dir``) is not averaged.",
         recipe="ema")
 
     unlabeled: Any = _field(
@@ -338,7 +339,8 @@ class FineTuneOptions(BaseModel):
         recipe="adapt")
     adapt_epochs: Epochs = _field(
         3,
-        "int. Epochs (source passes) of the adaptation stage for methods that train (``adabn`` trains none).",
+        "int. Epochs (passes over ``unlabeled``) of the adaptation stage for methods that train (``adabn`` "
+        "trains none).",
         recipe="adapt_epochs")
 
     @model_validator(mode="after")
