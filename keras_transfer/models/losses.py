@@ -73,8 +73,8 @@ class ClassWeightedLoss(keras.losses.Loss):
     """
 
     def __init__(self, loss, num_classes: int, class_weights=None, one_hot: bool = False, name=None, **kwargs):
-        if isinstance(loss, dict):  # from a saved config
-            loss = keras.losses.deserialize(loss)
+        if isinstance(loss, (dict, str)):  # a saved config, or a Keras loss name
+            loss = keras.losses.get(loss)
         super().__init__(name=name or f"weighted_{getattr(loss, 'name', getattr(loss, '__name__', 'loss'))}",
                          **kwargs)
         self.loss, self.num_classes, self.one_hot = loss, int(num_classes), bool(one_hot)

@@ -121,3 +121,12 @@ def test_the_recipe_keys_are_the_same_options(tmp_path):
     raw["class_weight"] = "balanced"
     with pytest.raises(errors.InvalidConfigError, match=r"class_weight must be 'auto'"):
         validate_config(raw)
+
+
+def test_a_weighted_model_saves_and_reloads_in_safe_mode(x, tmp_path):
+    model = _model()
+    _fit(model, (x, Y), class_weight="auto", loss="focal")
+    model.save(tmp_path / "model.keras")
+    loaded = kt.load_model(tmp_path / "model.keras")
+    assert loaded.loss.class_weights == model.loss.class_weights
+    np.testing.assert_allclose(loaded.evaluate(x, Y, verbose=0), model.evaluate(x, Y, verbose=0), rtol=1e-5)
