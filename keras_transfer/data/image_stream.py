@@ -40,7 +40,7 @@ from keras_transfer.data.image_folder import (
 )
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 
-__all__ = ["ImageStream", "file_dataset", "image_stream"]
+__all__ = ["ImageStream", "StreamedImages", "file_dataset", "image_stream"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +185,53 @@ def file_dataset(paths, labels=None, *, image_size=(224, 224), channels=3, batch
     return dataset
 
 
+class StreamedImages:
+    """One split's images as a lazy, array-like view: ``len``, ``shape``, ``dtype``, and slicing decodes only the
+    files asked for. ``Splits`` built by ``ImageStream.splits()`` hold these as ``x``.
+
+    ``dataset()`` gives the split's streaming pipeline. A file that cannot be decoded reads as zeros when sliced
+    (so slices stay aligned with the labels) and is skipped by the pipeline.
+
+    Args:
+        stream: ImageStream.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+    """
+
+    def __init__(self, stream, split):
+        self.stream, self.split = stream, split
+        self.files = stream.files(split)
+        self.dtype = np.dtype(np.uint8)
+        self.ndim = 4
+
+    @property
+    def shape(self):
+        """tuple: ``(N, height, width, channels)``."""
+        return (len(self.files),) + tuple(self.stream.image_size) + (self.stream.channels,)
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return self[np.asarray([index])][0]
+        positions = np.arange(len(self.files))[index]
+        images = np.zeros((len(positions),) + self.shape[1:], np.uint8)
+        for row, position in enumerate(positions):
+            try:
+                images[row] = decode_image(self.files[position], self.stream.image_size, self.stream.channels)
+            except Exception as error:  # noqa: BLE001 - Pillow raises many types on bad files
+                self.stream.skipped.add(self.files[position], f"{type(error).__name__}: {error}",
+                                        f"image_stream({self.stream.source!r})")
+        return images
+
+    def dataset(self, batch_size=None, shuffle=None):
+        """The split's pipeline of ``(images, labels)`` batches (``ImageStream.dataset``)."""
+        return self.stream.dataset(self.split, batch_size=batch_size, shuffle=shuffle)
+
+    def __repr__(self):
+        return f"StreamedImages({self.split}, shape={self.shape})"
+
+
 class ImageStream:
     """A folder of images as streamed splits: file lists in memory, pixels decoded batch by batch.
 
@@ -268,6 +315,18 @@ class ImageStream:
     def test(self):
         """tf.data.Dataset or None: the test split."""
         return self.dataset("test")
+
+    def splits(self):
+        """The stream as a ``Splits`` whose ``x`` are ``StreamedImages`` (lazy) and ``y`` the int64 labels.
+
+        Returns:
+            keras_transfer.data.Splits.
+        """
+        from keras_transfer.data.splits import Splits
+
+        parts = {split: (StreamedImages(self, split), self.labels(split)) if len(self._split_indices[split]) else None
+                 for split in _SPLITS}
+        return Splits(**parts, class_names=self.class_names, skipped=self.skipped, source=f"streamed {self.source}")
 
     def load(self, split: str = "train"):
         """One split decoded into memory, ``(x, y)`` NumPy arrays in file order (for small splits).

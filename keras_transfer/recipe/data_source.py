@@ -47,6 +47,24 @@ def _default_image_size(config):
     return tuple(size) if size is not None and len(size) == 2 else (224, 224)
 
 
+_STREAM_ABOVE_BYTES = 2**30
+
+
+def _streams(config: RecipeConfig, image_size) -> bool:
+    """Whether an image folder is streamed: ``data.stream`` true, or ``auto`` and more than 1 GiB decoded
+    (single-task runs; a multi-task run relabels arrays in memory)."""
+    d = config.data
+    if d.stream is False or config.heads is not None:
+        return False
+    if d.stream is True:
+        return True
+    from keras_transfer.data.image_folder import IMAGE_EXTENSIONS
+
+    files = sum(1 for _, _, names in os.walk(d.path) for n in names
+                if not n.startswith(".") and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
+    return files * image_size[0] * image_size[1] * (d.channels or 3) > _STREAM_ABOVE_BYTES
+
+
 def _single_label_splits(config: RecipeConfig):
     """The data's own splits (single labels), by kind."""
     import keras_transfer.data as kt_data
@@ -59,9 +77,12 @@ def _single_label_splits(config: RecipeConfig):
         return kt_data.load_dataset(d.name, n_per_class=d.n_per_class, validation_size=d.validation_size,
                                     test_size=d.test_size, seed=seed)
     if d.kind == "image_folder":
-        return kt_data.image_folder(d.path, image_size=d.image_size or _default_image_size(config),
-                                    on_error=d.on_error, validation_size=d.validation_size, test_size=d.test_size,
-                                    n_per_class=d.n_per_class, seed=seed, channels=d.channels)
+        options = dict(image_size=d.image_size or _default_image_size(config), on_error=d.on_error,
+                       validation_size=d.validation_size, test_size=d.test_size, n_per_class=d.n_per_class,
+                       seed=seed, channels=d.channels)
+        if _streams(config, options["image_size"]):
+            return kt_data.image_stream(d.path, batch_size=config.optimizer.batch_size, **options).splits()
+        return kt_data.image_folder(d.path, **options)
     if d.kind == "tfds":
         split = tuple(d.split) if isinstance(d.split, list) else d.split
         return kt_data.tfds(d.name, split=split, data_dir=d.data_dir, download=d.download,

@@ -44,6 +44,13 @@ class RunResult:
     seconds: float = 0.0
 
 
+def _streamed(split) -> bool:
+    """Whether a split's images are a streamed folder's lazy view (``data.image_stream``)."""
+    from keras_transfer.data.image_stream import StreamedImages
+
+    return split is not None and isinstance(split[0], StreamedImages)
+
+
 class _BestModel:
     """Builds a Keras callback saving the full model when the monitored value improves (its ``best`` is plain
     state, so ``fine_tune``'s checkpoints restore it on resume)."""
@@ -220,8 +227,11 @@ class Recipe:
         ).as_kwargs()
         stage_names = "head" + (" + fine-tune" if config.stages.fine_tune_epochs else "")
         cached = " (stage 1 on cached features)" if config.cache.enabled else ""
+        train = data.train
+        if _streamed(train):  # a streamed image folder: its tf.data pipelines
+            train, validation = train[0].dataset(), None if validation is None else validation[0].dataset()
         with progress.step(f"training: {stage_names}{cached}"):
-            history = fine_tune(model, data.train, validation=validation, **options).to_dict()
+            history = fine_tune(model, train, validation=validation, **options).to_dict()
         run.write_history(history)
         model.save(run.last_model_path)
         if not run.best_model_path.exists():
@@ -329,9 +339,15 @@ class Recipe:
         x, y = split
         batch = self.config.evaluation.batch_size
         progress.print(f"    evaluating on {len(x)} {name} examples")
-        metrics = model.evaluate(x, y, batch_size=batch, verbose=progress.keras_verbose, return_dict=True)
+        if _streamed(split):  # batch by batch; labels come with the images (unreadable files skipped)
+            dataset = x.dataset(batch_size=batch, shuffle=False)
+            metrics = model.evaluate(dataset, verbose=progress.keras_verbose, return_dict=True)
+            pairs = [(model.predict(images, verbose=0), labels) for images, labels in dataset.as_numpy_iterator()]
+            outputs, y = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
+        else:
+            metrics = model.evaluate(x, y, batch_size=batch, verbose=progress.keras_verbose, return_dict=True)
+            outputs = model.predict(x, batch_size=batch, verbose=progress.keras_verbose)
         metrics = {key: float(value) for key, value in metrics.items()}
-        outputs = model.predict(x, batch_size=batch, verbose=progress.keras_verbose)
         tasks = {"output": (outputs, y)} if self.config.heads is None else {t: (outputs[t], y[t]) for t in outputs}
         evaluation, files, markdown = {"split": name}, {}, []
         for task, (predicted, labels) in tasks.items():

@@ -87,6 +87,9 @@ class ImageFolderData(_SplitOptions):
         None, description="(height, width) images are decoded at; None: the backbone's input_size")
     channels: Optional[Literal[1, 3]] = 3
     on_error: Literal["skip", "raise"] = "skip"
+    stream: Union[Literal["auto"], StrictBool] = Field(
+        "auto", description="decode batch by batch (keras_transfer.data.image_stream) instead of into memory; "
+                            "auto: when the decoded images would pass 1 GiB")
 
 
 class TfdsData(_Section):
