@@ -297,7 +297,7 @@ def _selective_summary(results: dict) -> list:
         return []
     chosen = selective["chosen_row"]
     lines = ["", f"Selective int8 (layers ranked by the quantization debugger in {selective['debugger_seconds']:.0f} s; "
-             f"chosen: {chosen['float_layers']} {_which(chosen)} layers in float, "
+             f"chosen: {chosen['float_layers']} layers in float ({_which(chosen)}), "
              f"{'per-channel' if chosen['per_channel'] else 'per-tensor'} scales — {selective['chosen_by']}):", "",
              "| layers in float (which) | weight scales | size ÷ float32 | test accuracy | drop (points) "
              "| argmax agreement | latency (ms) |", "|---|---|---|---|---|---|---|"]
@@ -312,7 +312,7 @@ def _selective_summary(results: dict) -> list:
     lines += ["", f"Worst layers (op, rmse / scale, weights read): {worst}."]
     mediapipe = results.get("mediapipe")
     if mediapipe:
-        lines += ["", "MediaPipe `ImageClassifier` on the RGB exports with embedded metadata (2,000 test images):", "",
+        lines += ["", "MediaPipe `ImageClassifier` on the RGB exports with embedded metadata (the test images):", "",
                   "| RGB export | size (bytes) | labels embedded | MediaPipe top-1 = Keras (≥ 0.99) "
                   "| MediaPipe top-1 = LiteRT, same file | LiteRT top-1 = Keras | MediaPipe accuracy |",
                   "|---|---|---|---|---|---|---|"]
