@@ -2,10 +2,11 @@
 
 The training split keeps ``HEAD`` images of the first class down to ``TAIL`` of the last, geometrically
 (``round(HEAD * (TAIL / HEAD) ** (c / 9))`` for class ``c``: 100, 77, 60, 46, 36, 28, 22, 17, 13, 10), from the
-same seeded subsample for every setting; the test images (``N_TEST``, balanced) come from the dataset's own
-held-out split (no validation data: the run keeps its last epoch). Every cell runs ``fine_tune`` on ImageNet MobileNetV2 (offline weights) at
-``IMAGE_SIZE`` px with the same seed, epochs and rates; only the loss option differs. Scores: balanced accuracy
-(mean per-class recall) and macro-F1 on the balanced test split, mean ± std over ``SEEDS`` (the seed sets the
+same seeded subsample for every setting; the test images (the first ``N_TEST`` of the dataset's own stratified
+held-out split, about 100 per class) are the same for every cell; no validation data (the run keeps its last
+epoch). Every cell runs ``fine_tune`` on ImageNet MobileNetV2 (offline weights) at ``IMAGE_SIZE`` px with the same
+seed, epochs and rates; only the loss option differs. Scores: balanced accuracy (mean per-class recall) and
+macro-F1 on the test images, mean ± std over ``SEEDS`` (the seed sets the
 subsample, the head's initialisation and the batch order).
 
 Run: ``python -m benchmarks imbalance``.
@@ -91,7 +92,7 @@ def summary(results):
         "# benchmark `imbalance`: long-tailed Animal-MNIST, default loss vs class weights vs focal loss",
         "",
         f"Training images per class {counts} ({sum(counts)} in all, geometric {counts[0]} → {counts[-1]}); "
-        f"balanced test split of {results['n_test']} images; ImageNet MobileNetV2 at {results['image_size']} px, "
+        f"{results['n_test']} test images (about 100 per class); ImageNet MobileNetV2 at {results['image_size']} px, "
         f"`fine_tune` {results['head_epochs']} head + {results['fine_tune_epochs']} fine-tune epochs; mean ± std "
         f"over seeds {results['seeds']}.",
         "",
