@@ -21,10 +21,10 @@ __all__ = ["make_shapes", "run", "summary"]
 SEEDS = (0, 1, 2)
 SIZE = 128
 SHAPES = ("circle", "square", "triangle", "star", "cross")
-N_TRAIN_PER_CLASS = 100
+N_TRAIN_PER_CLASS = 80
 N_VALIDATION = 100
 N_TEST = 200
-HEAD_EPOCHS = 3
+HEAD_EPOCHS = 2
 FINE_TUNE_EPOCHS = 3
 LAYERS = ("top", "stage3")
 

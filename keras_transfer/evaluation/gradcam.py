@@ -9,7 +9,7 @@ from keras_transfer.checks import check_int
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.models.inputs import input_arrays
 
-__all__ = ["cell_centres", "grad_cam", "gradcam_target", "head_logits"]
+__all__ = ["cell_centres", "feature_grid", "grad_cam", "gradcam_target", "head_logits"]
 
 
 def _check_model(model):
@@ -97,7 +97,7 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
     the head. The score is the explained class's logit (before the softmax, as in the paper: a saturated
     probability has no gradient); the maps are weighted by its spatially averaged gradient, summed over channels
     and passed through a ReLU. They are interpolated bilinearly at every raw-image pixel with each feature cell
-    placed where it sits on the input (``cell_centres``: strided convolutions shift the grid by up to half a cell
+    placed where it sits on the input (``feature_grid``: strided convolutions shift the grid by up to half a cell
     from where a plain resize puts it) and scaled to a peak of 1.
 
     Args:
@@ -152,7 +152,7 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
         batch = tf.convert_to_tensor(images[start: start + batch_size].astype("float32"))
         inputs = backbone.preprocess(batch)
         if grid is None:
-            grid = [cell_centres(extractor, inputs, axis) for axis in (1, 2)]
+            grid = feature_grid(network, target) or [cell_centres(extractor, inputs, axis) for axis in (1, 2)]
         with tf.GradientTape() as tape:
             features, output = extractor(inputs, training=False)
             if backbone.pooling == "avg":
@@ -175,9 +175,80 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
     return np.concatenate(maps, axis=0).astype("float32")
 
 
+def _window(layer):
+    """``(kernel, stride, dilation, padding)`` per spatial axis of a windowed layer (convolution, pooling), else
+    None."""
+    config = layer.get_config()
+    kernel = config.get("kernel_size", config.get("pool_size"))
+    if kernel is None:
+        return None
+    strides = config.get("strides") or kernel
+    dilation = config.get("dilation_rate", 1)
+    pair = (lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v, v))
+    return pair(kernel), pair(strides), pair(dilation), config.get("padding", "valid")
+
+
+def feature_grid(network, target):
+    """Where the cells of ``target``'s output sit on ``network``'s input, from the layers' configs: per axis
+    ``(step, first)``, cell ``k`` centred at ``first + step * k`` (pixels, continuous coordinates).
+
+    Every windowed layer (convolution, pooling) moves the centre of output 0 to the centre of its first window
+    (``"same"`` padding pads ``floor(total / 2)`` before, as TensorFlow does) and multiplies the step by its
+    stride; ``ZeroPadding2D`` shifts it back; other layers keep their first input's grid. A 3×3 stride-2
+    convolution with symmetric padding, e.g., centres output 0 on input pixel 0, not where a plain bilinear resize
+    of the map puts it (half a step in), which is off by half a cell after the last stride.
+
+    Args:
+        network: keras.Model (functional): the backbone's inner network.
+        target: keras.layers.Layer inside it.
+
+    Returns:
+        list of two ``(step, first)`` pairs (rows, columns), or None when a layer's geometry is unknown (then
+        :func:`cell_centres` measures it).
+    """
+    import keras
+
+    grids = {id(tensor): ((1.0, 0.5), (1.0, 0.5)) for tensor in network.inputs}
+    for layer in network.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        nodes = getattr(layer, "_inbound_nodes", [])
+        if len(nodes) != 1:
+            return None
+        inputs, outputs = list(nodes[0].input_tensors), list(nodes[0].output_tensors)
+        known = [grids[id(t)] for t in inputs if id(t) in grids]
+        if not known:
+            continue  # not on the image path
+        grid = known[0]
+        if isinstance(layer, keras.layers.ZeroPadding2D):
+            (top, _), (left, _) = layer.padding
+            grid = tuple((step, first - pad * step) for (step, first), pad in zip(grid, (top, left)))
+        elif len(inputs[0].shape) == 4 and _window(layer) is not None:
+            kernel, strides, dilation, padding = _window(layer)
+            new = []
+            for axis, ((step, first), k, stride, d) in enumerate(zip(grid, kernel, strides, dilation), start=1):
+                size_in, size_out = inputs[0].shape[axis], outputs[0].shape[axis]
+                span = (k - 1) * d + 1
+                before = 0
+                if padding == "same":
+                    if size_in is None or size_out is None:
+                        return None
+                    before = max((size_out - 1) * stride + span - size_in, 0) // 2
+                new.append((step * stride, first + step * ((span - 1) / 2 - before)))
+            grid = tuple(new)
+        elif type(layer).__name__ in ("UpSampling2D", "Resizing", "Conv2DTranspose", "Cropping2D"):
+            return None
+        for tensor in outputs:
+            grids[id(tensor)] = grid
+        if layer is target:
+            return [tuple(map(float, axis_grid)) for axis_grid in grid]
+    return None
+
+
 def cell_centres(extractor, inputs, axis: int):
-    """Where the feature cells sit on the network's input along one axis: ``(step, first)`` with cell ``k``
-    centred at ``first + step * k`` (pixel units, continuous coordinates).
+    """Where the feature cells sit on the network's input along one axis, measured (the fallback of
+    :func:`feature_grid` for layers of unknown geometry): ``(step, first)`` with cell ``k`` centred at
+    ``first + step * k`` (pixel units, continuous coordinates).
 
     The step is the input size over the map size. The first centre depends on the padding of every strided layer
     (a 3×3 stride-2 convolution with symmetric padding centres output 0 on input pixel 0, Keras' ``"same"`` on

@@ -7,6 +7,7 @@ import pytest
 import keras_transfer as kt
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.evaluation import grad_cam, gradcam_target
+from keras_transfer.evaluation.gradcam import feature_grid
 
 
 def _class_activation_map(model, images, classes):
@@ -27,12 +28,23 @@ def test_grad_cam_through_the_nested_backbone_equals_the_class_activation_map(sq
     assert heatmaps.shape == (len(tx), 32, 32) and heatmaps.dtype == np.float32
     assert heatmaps.min() >= 0.0 and np.allclose(heatmaps.max(axis=(1, 2)), 1.0)
     assert heatmaps.std(axis=(1, 2)).min() > 0.05  # not flat
-    # tiny_cnn: 3 stride-2 "same" convolutions, so cell k is centred near input pixel 8k + 7 (not 8k + 3.5)
-    sampled, cam = heatmaps[:, 7::8, 7::8].reshape(len(tx), -1), _class_activation_map(model, tx, ty)
-    cam = cam.reshape(len(tx), -1)
-    assert min(np.corrcoef(a, b)[0, 1] for a, b in zip(sampled, cam) if b.std() > 0) > 0.98
+    # tiny_cnn: 3 stride-2 "same" convolutions, so cell k is centred on input pixel 8k + 7 (not 8k + 3.5)
+    np.testing.assert_allclose(heatmaps[:, 7::8, 7::8], _class_activation_map(model, tx, ty), atol=1e-4)
     model.save(tmp_path / "model.keras")
     np.testing.assert_allclose(grad_cam(kt.load_model(tmp_path / "model.keras"), tx, ty), heatmaps, atol=1e-5)
+
+
+def test_feature_grid_follows_each_networks_padding():
+    from keras_transfer.testing import register_tiny_backbone
+
+    tiny = kt.backbones.get(register_tiny_backbone(), weights=None, input_shape=(32, 32))
+    assert feature_grid(tiny.network, gradcam_target_of(tiny)) == [(8.0, 7.5), (8.0, 7.5)]  # "same": pixel 8k + 7
+    mobilenet = kt.backbones.get("mobilenet_v2", weights=None, input_shape=(64, 64))  # ZeroPadding2D(1) + "valid"
+    assert feature_grid(mobilenet.network, gradcam_target_of(mobilenet)) == [(32.0, 0.5), (32.0, 0.5)]
+
+
+def gradcam_target_of(backbone):
+    return backbone.layer_groups[-1].layers[-1]
 
 
 def test_heatmaps_of_the_bright_class_sit_on_the_square(square_task):
@@ -45,7 +57,7 @@ def test_heatmaps_of_the_bright_class_sit_on_the_square(square_task):
     mean_inside = (heatmaps * inside).sum(axis=(1, 2)) / inside.sum(axis=(1, 2))
     mean_outside = (heatmaps * ~inside).sum(axis=(1, 2)) / (~inside).sum(axis=(1, 2))
     print("heat inside / outside the square:", np.round(mean_inside / mean_outside, 2))
-    assert np.mean(mean_inside > 2 * mean_outside) >= 0.8
+    assert np.mean(mean_inside > 3 * mean_outside) >= 0.9
 
 
 def test_grad_cam_names_its_layers_and_refuses_models_without_gradients(square_task, tmp_path):
