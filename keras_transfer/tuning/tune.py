@@ -161,7 +161,7 @@ def tune(config, space, trials: int = 20, study_dir=None, *, algorithm: str = "b
             a study folder holding another search, no validation split.
 
     Examples:
-    >>> result = keras_transfer.tune("examples/configs/image.yaml", "examples/configs/space.yaml",
+    >>> result = keras_transfer.tune("examples/configs/image.yaml", "examples/tuning/space.yaml",
     ...                              trials=20, study_dir="studies/animals")  # doctest: +SKIP
     >>> result.best_score, result.refit["metrics"]["accuracy"]  # doctest: +SKIP
     """
