@@ -34,11 +34,12 @@ def test_bad_target_inputs_fail_before_training(shift_task):
 
 def test_auto_reports_every_method_and_keeps_one(shift_task):
     source, validation, target_x, (tx, ty) = shift_task
-    auto = AutoAdaptation(candidates=["adabn", "shift_bias", "dann"], keep_candidates=True)  # pseudo_label: slow
+    # the training methods' own runs are tested in test_methods.py: here two cheap candidates
+    auto = AutoAdaptation(candidates=["adabn", "shift_bias"], keep_candidates=True)
     model, history = trained_model(source, validation, unlabeled=target_x, adapt=auto, adapt_epochs=1,
                                    fine_tune_epochs=0)
     report = history.adaptation
-    assert set(report["candidates"]) == {"source_only", "adabn", "shift_bias", "dann"}
+    assert set(report["candidates"]) == {"source_only", "adabn", "shift_bias"}
     for signals in report["candidates"].values():
         assert 0 <= signals["source_accuracy"] <= 1 and signals["source_data"] == "validation"
         assert 0 <= signals["reverse_accuracy"] <= 1 and -1 <= signals["target_score"] <= 1
@@ -59,7 +60,7 @@ def test_adapted_model_saves_and_exports_with_parity(shift_task, tmp_path):
     model.save(tmp_path / "adapted.keras")
     reloaded = kt.load_model(tmp_path / "adapted.keras")
     np.testing.assert_allclose(reloaded.predict(tx, verbose=0), before, atol=1e-6)  # the fold is in the weights
-    report = kt.export(model, tmp_path / "adapted.tflite", format="tflite", parity_data=(tx, ty), verbose=False)
+    report = kt.export(model, tmp_path / "adapted", format="saved_model", parity_data=(tx, ty), verbose=False)
     assert report.max_abs_diff <= 1e-5 and report.argmax_agreement == 1.0
 
 
@@ -72,23 +73,23 @@ def test_resume_inside_the_adaptation_stage(shift_task, tmp_path):
 
     class Interrupt(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            if "domain_loss" in (logs or {}):  # inside the DANN fit
+            if "mean_loss" in (logs or {}):  # inside the adaptation stage's fit (the shift alignment)
                 raise KeyboardInterrupt
 
-    options = dict(unlabeled=target_x, adapt="dann", adapt_epochs=1, checkpoint_dir=str(tmp_path / "run"),
+    options = dict(unlabeled=target_x, adapt="shift_bias", adapt_epochs=1, checkpoint_dir=str(tmp_path / "run"),
                    fine_tune_epochs=0)
     kt.set_seed(0)
     with pytest.raises(KeyboardInterrupt):
-        trained_model(source, validation, callbacks=[Interrupt()], **options)
+        trained_model(source, None, callbacks=[Interrupt()], **options)
     kt.set_seed(0)
-    resumed, history = trained_model(source, validation, **options)
+    resumed, history = trained_model(source, None, **options)
     assert [stage["name"] for stage in history.stages] == ["head", "adapt"]
-    assert history.epoch == [0, 1] and history.adaptation["selected"] == "dann"
+    assert history.epoch == [0, 1] and history.adaptation["selected"] == "shift_bias"
     kt.set_seed(0)
-    uninterrupted, _ = trained_model(source, validation, **{**options, "checkpoint_dir": str(tmp_path / "other")})
+    uninterrupted, _ = trained_model(source, None, **{**options, "checkpoint_dir": str(tmp_path / "other")})
     for a, b in zip(resumed.get_weights(), uninterrupted.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    again, finished = trained_model(source, validation, **options)  # a finished run: its weights, no training
+    again, finished = trained_model(source, None, **options)  # a finished run: its weights, no training
     for a, b in zip(again.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert finished.epoch == [0, 1]
