@@ -57,7 +57,7 @@ def fit_temperature(probabilities, labels) -> float:
     >>> import numpy as np
     >>> p = np.array([[0.99, 0.01]] * 8 + [[0.01, 0.99]] * 2)  # confident, but 80 % right
     >>> round(keras_transfer.evaluation.fit_temperature(p, [0] * 10), 2)
-    3.33
+    3.31
     """
     probabilities = np.asarray(probabilities, dtype="float64")
     labels = class_ids(labels, len(probabilities))

@@ -145,6 +145,8 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
                 f"class_ids needs one class in [0, {num_classes}) per image. Received: {len(class_ids)} ids from "
                 f"{class_ids.min()} to {class_ids.max()} for {len(images)} images."
             )
+    if not model.built or not model.head.built:  # a model never called yet: build its head
+        model(images[:1].astype("float32"), training=False)
     extractor = keras.Model(network.inputs, [target.output, network.output])
     shift = getattr(model, "shift", None)
     maps, grid = [], None

@@ -36,7 +36,7 @@ class TemperatureScaling(keras.layers.Layer):
     Examples:
     >>> import numpy as np
     >>> layer = keras_transfer.models.temperature_scaling.TemperatureScaling(2.0)
-    >>> np.round(np.asarray(layer(np.array([[0.8, 0.2]], "float32"))), 3).tolist()  # 0.8 : 0.2 -> 2 : 1
+    >>> np.asarray(layer(np.array([[0.8, 0.2]], "float32"))).astype("float64").round(3).tolist()  # 4:1 -> 2:1
     [[0.667, 0.333]]
     """
 
