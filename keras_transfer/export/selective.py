@@ -190,8 +190,10 @@ class SelectiveQuantizer:
         names = self.float_layer_names(float_layers)
         self._debugger.converter._experimental_disable_per_channel = not per_channel  # read by the requantization
         if names != (self._debugger.options.denylisted_nodes or []):
-            self._debugger.options = tf.lite.experimental.QuantizationDebugOptions(
-                model_debug_metrics=None, denylisted_nodes=names or None)
+            with warnings.catch_warnings():  # the options setter rebuilds the debug model's tf.lite.Interpreter
+                warnings.simplefilter("ignore", UserWarning)
+                self._debugger.options = tf.lite.experimental.QuantizationDebugOptions(
+                    model_debug_metrics=None, denylisted_nodes=names or None)
         return self._debugger.get_nondebug_quantized_model()
 
     def write(self, path, float_layers: Union[int, Sequence[str], None] = None, per_channel: bool = True) -> dict:
