@@ -13,9 +13,8 @@ CHUNK = 1024
 def knn_score(features, labels, *, k: int = 5) -> float:
     """Leave-one-out accuracy of a ``k``-nearest-neighbour vote with cosine similarity.
 
-    Each example is classified by the majority label of its ``k`` most similar other examples (ties go to the
-    nearest neighbour's label among the tied classes' most similar member). Features are centred and
-    L2-normalised first.
+    Each example is classified by the majority label of its ``k`` most similar other examples (a tie goes to the
+    tied class whose votes come from nearer neighbours). Features are centred and L2-normalised first.
 
     Args:
         features: array ``(n, d)``.
