@@ -13,6 +13,7 @@ them the model's batch-1 latency in-process (``ExportedModel.predict`` on one im
 
 import concurrent.futures
 import io
+import os
 import socket
 import statistics
 import subprocess
@@ -159,7 +160,8 @@ def run(seed: int = 0) -> dict:
     paths = _models(splits)
     test = _rgb64(splits.test[0][:64])
     payloads = [_png(image) for image in test]
-    results = {"image_size": IMAGE_SIZE, "repeats": REPEATS, "clients": list(CLIENTS), "requests": REQUESTS,
+    results = {"load_average_at_start": list(os.getloadavg()),  # the machine is shared: say how busy it was
+               "image_size": IMAGE_SIZE, "repeats": REPEATS, "clients": list(CLIENTS), "requests": REQUESTS,
                "payload_bytes_mean": float(np.mean([len(p) for p in payloads])), "models": {}}
     for name, path in paths.items():
         kind = "keras" if name == "keras" else "tflite"
@@ -185,7 +187,9 @@ def summary(results: dict) -> str:
         f"as multipart uploads, one image per request; {results['repeats']} repeats of "
         f"{results['requests']['tflite']} requests (TFLite) / {results['requests']['keras']} (.keras) per client "
         "count; mean ± std over the repeats. Batch-1: in-process, median of 100 calls (.keras: 20)"
-        + (f". Whole run: {seconds:.0f} s." if seconds is not None else "."),
+        + (f". Whole run: {seconds:.0f} s." if seconds is not None else ".")
+        + (f" Load average at the start: {results['load_average_at_start'][0]:.1f} (2 cores, shared)."
+           if "load_average_at_start" in results else ""),
         "",
         "| model | batch-1 model (ms) | batch-1 decode + predict (ms) | 1 client p50 (ms) | 1 client p95 (ms) "
         "| 8 clients p50 (ms) | 8 clients p95 (ms) | 8 clients requests/s |",
