@@ -76,9 +76,6 @@ class BackboneModelHandler(ModelHandler):
     def load_model(self):
         """Build the backbone on this worker (once); returns an object with ``.backbone`` and ``.step``."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        import tensorflow as tf
-
         from keras_transfer.backbones.catalog import find_spec, register
         from keras_transfer.features.fingerprint import weights_hash
 
@@ -99,17 +96,13 @@ class BackboneModelHandler(ModelHandler):
                 "extract(..., runner='beam')) or install the same weight packages on the workers."
             )
 
-        def step(images):
-            return tf.cast(backbone(images, training=False), tf.float32)
-
-        del keras
-        return _LoadedBackbone(backbone, tf.function(step, autograph=False, reduce_retracing=True))
+        return _LoadedBackbone(backbone)
 
     # ------------------------------------------------------------- inference
     def run_inference(self, batch, model, inference_args=None):
         """``[(key, image, label)] -> [(key, features, label, image or None)]`` with one backbone call."""
         images = np.stack([np.asarray(element[1]) for element in batch])
-        features = model.step(images).numpy()
+        features = model.step(images)(images).numpy()
         return [
             (key, features[i], label, np.asarray(image) if key in self.probe_keys else None)
             for i, (key, image, label) in enumerate(batch)
@@ -123,11 +116,27 @@ class BackboneModelHandler(ModelHandler):
 
 
 class _LoadedBackbone:
-    """A worker's backbone and its traced step (Beam keeps a weak reference to the loaded model)."""
+    """A worker's backbone and its traced steps (Beam keeps a weak reference to the loaded model)."""
 
-    def __init__(self, backbone, step):
+    def __init__(self, backbone):
         self.backbone = backbone
-        self.step = step
+        self._steps = {}
+
+    def step(self, images):
+        """The traced ``images -> float32 features`` for this image shape and dtype, any batch size (one trace:
+        the last, smaller batch of a bundle must not trace again)."""
+        import tensorflow as tf
+
+        key = (images.shape[1:], images.dtype.str)
+        if key not in self._steps:
+            backbone = self.backbone
+
+            def step(batch):
+                return tf.cast(backbone(batch, training=False), tf.float32)
+
+            signature = [tf.TensorSpec((None,) + images.shape[1:], tf.as_dtype(images.dtype))]
+            self._steps[key] = tf.function(step, input_signature=signature, autograph=False)
+        return self._steps[key]
 
 
 def save_backbone(backbone, path: str, input_shape, dtype: str) -> str:
