@@ -95,7 +95,8 @@ class _FileSource:
         self.tfds_features = None
         if data.startswith("tfds:"):
             self.kind = "tfds"
-            self.files, self.description = _tfds_files(data, data_dir)
+            files, self.tfds_builder_dir, self.description = _tfds_files(data, data_dir)
+            self.files = [(path, None) for path in files]
         elif os.path.isdir(data) and not _tfrecord_patterns(data):
             from keras_transfer.data.image_folder import _class_files
 
@@ -178,11 +179,11 @@ class _FileSource:
         return image, label
 
     def _tfds_decoder(self):
+        """The split's feature decoder, read on the worker from the prepared builder directory (no registration)."""
         if self.tfds_features is None:
             import tensorflow_datasets as tfds
 
-            name, _, rest = self.description.partition(" ")
-            self.tfds_features = tfds.builder(name, data_dir=rest or None).info.features
+            self.tfds_features = tfds.builder_from_directory(self.tfds_builder_dir).info.features
 
         def decode(record):
             return {k: np.asarray(v) for k, v in self.tfds_features.deserialize_example_np(record).items()}
@@ -213,7 +214,7 @@ def _tfrecord_patterns(data):
 
 
 def _tfds_files(data, data_dir):
-    """``tfds:NAME[:SPLIT]`` -> its prepared TFRecord files (in order) and a description."""
+    """``tfds:NAME[:SPLIT]`` -> its prepared TFRecord files (in order), the builder directory, a description."""
     name, _, split = data[len("tfds:"):].partition(":")
     split = split or "train"
     try:
@@ -227,13 +228,15 @@ def _tfds_files(data, data_dir):
         builder = tfds.builder(name, data_dir=data_dir)
         info = builder.info.splits[split]
         files = [str(f) for f in info.filepaths]
+        if not files:
+            raise ValueError(f"split {split!r} has no files")
     except Exception as error:  # tfds raises many kinds (not found, not prepared, bad split)
         raise InvalidInputError(
             f"The tfds split cannot be read ({type(error).__name__}: {error}). Received: data={data!r}, "
             f"data_dir={data_dir!r}. Prepare it first (tfds.builder(name).download_and_prepare()) and pass its "
             "data_dir."
         ) from None
-    return files, f"{name} {builder.data_dir if data_dir else ''}".strip()
+    return files, str(builder.data_dir), f"tfds {name}:{split} ({builder.data_dir})"
 
 
 # ------------------------------------------------------------------ writing

@@ -108,3 +108,27 @@ def test_bad_runner_or_pipeline_options_fail_before_any_work(backbone, arrays, t
         kt.features.extract(backbone, arrays, tmp_path / "cache", **kwargs)
     assert message in str(error.value) and "Received:" in str(error.value)
     assert not (tmp_path / "cache").exists() or not os.listdir(tmp_path / "cache")
+
+
+def test_beam_reads_tfrecords_of_encoded_images(backbone, tmp_path):
+    import io
+
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    for part in range(2):
+        with tf.io.TFRecordWriter(str(tmp_path / f"train-{part}.tfrecord")) as writer:
+            for i in range(3):
+                buffer = io.BytesIO()
+                Image.fromarray(images[part * 3 + i]).save(buffer, format="PNG")
+                feature = {"image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[buffer.getvalue()])),
+                           "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[part * 3 + i]))}
+                writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    cache = kt.features.extract(backbone, str(tmp_path / "train-*.tfrecord"), tmp_path / "cache", runner="beam",
+                                image_size=(16, 16), shard_size=2)
+    features, labels = cache.load()
+    np.testing.assert_array_equal(labels, np.arange(6))  # file order, then record order
+    np.testing.assert_allclose(features, kt.features.extract(backbone, images, tmp_path / "local").load()[0],
+                               atol=1e-5)
+    assert _manifest(cache)["provenance"]["source"] == "tfrecords"
