@@ -83,6 +83,12 @@ class AdaBN(Adaptation):
     with TransferModel and MultiTaskModel (it changes only the backbone). Its source accuracy in the report is
     the source model's (the classifier is unchanged; under source statistics it is the source model).
 
+    AdaBN assumes the stored statistics are the *source's*: true for a backbone whose BatchNorm trained on the
+    source (``train_bn=True``, or ``weights=None``), not for a frozen pretrained backbone, whose statistics stay
+    ImageNet's and whose head learnt on ImageNet-normalised source features. There, target statistics move the
+    features away from what the head knows: ``python -m benchmarks adaptation`` measured it below the source
+    model on both of its shifts, and ``adapt="auto"``'s source and reverse-validation guards exist for such cases.
+
     Args:
         batch_size: int. Inputs per pass (the statistics are pooled over all of them).
 
