@@ -2,7 +2,7 @@
 
 The benchmark writes ``N_PHOTOS`` JPEGs of varied sizes (300-500 px a side, 10 classes, smooth colour fields with
 noise, quality 90) once into ``PHOTOS_DIR`` (outside the repository; ``$KT_PHOTOS_DIR`` moves it, ``$KT_PHOTOS_N``
-changes the count), reads the whole folder into the page cache, then measures, each in a fresh Python process so
+changes the count, ``$KT_PHOTOS_FIT`` the photos of the fit measurement), reads the whole folder into the page cache, then measures, each in a fresh Python process so
 that peak resident memory (``ru_maxrss``) is the process's own:
 
 - images per second from files to ready uint8 batches of 32 at 224×224, one pass in file order: ``image_stream``
@@ -25,7 +25,7 @@ import time
 __all__ = ["run", "summary"]
 
 N_PHOTOS = int(os.environ.get("KT_PHOTOS_N", "20000"))
-N_FIT = 1000
+N_FIT = int(os.environ.get("KT_PHOTOS_FIT", "500"))
 PHOTOS_DIR = os.environ.get("KT_PHOTOS_DIR", "/tmp/kt_benchmark_photos")
 SIZE = 224
 BATCH = 32
@@ -33,27 +33,30 @@ CLASSES = 10
 
 
 def _generate(root, n):
-    """Writes n JPEGs (300-500 px sides) into root/<class>/, once (a marker file records the count)."""
+    """Writes JPEGs 0..n-1 (300-500 px sides) into root/<class>/ (those present are kept) and removes any others."""
     import numpy as np
     from PIL import Image
 
-    marker = os.path.join(root, f".complete-{n}")
-    if os.path.exists(marker):
-        return 0.0
     start = time.perf_counter()
-    rng = np.random.default_rng(0)
+    for dirpath, _, files in os.walk(root):  # a folder made for a larger n keeps its first n photos
+        for name in files:
+            if name.endswith(".jpg") and int(name[:-4]) >= n:
+                os.remove(os.path.join(dirpath, name))
     for i in range(n):
         cls = i % CLASSES
         folder = os.path.join(root, f"class_{cls:02d}")
+        path = os.path.join(folder, f"{i:05d}.jpg")
+        if os.path.exists(path):  # photo i depends on i alone: kept from an earlier run
+            continue
+        rng = np.random.default_rng(i)
         os.makedirs(folder, exist_ok=True)
         w, h = (int(s) for s in rng.integers(300, 501, 2))
         small = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
         small[..., cls % 3] = 200
         field = np.asarray(Image.fromarray(small).resize((w, h), Image.BILINEAR), dtype=np.int16)
         noisy = np.clip(field + rng.integers(-12, 13, (h, w, 1), dtype=np.int16), 0, 255).astype(np.uint8)
-        Image.fromarray(noisy).save(os.path.join(folder, f"{i:05d}.jpg"), quality=90)
-    with open(marker, "w") as handle:
-        handle.write(str(n))
+        Image.fromarray(noisy).save(path + ".tmp", format="JPEG", quality=90)
+        os.replace(path + ".tmp", path)
     return time.perf_counter() - start
 
 
