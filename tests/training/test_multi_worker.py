@@ -22,7 +22,7 @@ WORKER = Path(__file__).with_name("multi_worker_worker.py")
 REPO = Path(__file__).resolve().parents[2]
 KILL_EPOCH = 1
 FAST = ["--epochs", "2", "--fine-tune-epochs", "0"]  # the head stage only: MWMS start-up is most of the time
-TIMEOUT = 150
+TIMEOUT = 300  # per phase; a loaded 2-core machine starts TensorFlow slowly
 
 
 def _free_ports(n):
@@ -86,22 +86,24 @@ def _wait_ready(files, processes):
 
 
 def test_two_workers_match_one_process_and_resume_after_sigkill(tmp_path):
-    doomed = _start_set(tmp_path, "never", ["--pause-at", KILL_EPOCH, str(tmp_path / "ready{i}.json")])
-    _wait_ready([tmp_path / f"ready{i}.json" for i in range(2)], doomed)
-    _kill_all(doomed)
-    assert [p.returncode for p in doomed] == [-signal.SIGKILL] * 2
-    for checkpoint in (tmp_path / "ck", tmp_path / "ck.worker-worker1"):  # each worker wrote its own
-        state = json.loads((checkpoint / "state.json").read_text())
-        assert (state["next_epoch"], state["finished"]) == (KILL_EPOCH, False), checkpoint
-
-    resumed = _start_set(tmp_path, "resumed")
-    # Meanwhile, one process without TF_CONFIG trains the same global batch uninterrupted.
+    # One process without TF_CONFIG trains the same global batch uninterrupted, meanwhile.
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", PYTHONPATH=str(REPO))
     env.pop("TF_CONFIG", None)
-    single = subprocess.run([sys.executable, str(WORKER), str(tmp_path / "single.json"), str(tmp_path / "ck_one"), *FAST],
-                            env=env, cwd=str(REPO), capture_output=True, text=True, timeout=TIMEOUT)
-    assert single.returncode == 0, single.stdout[-2000:] + single.stderr[-2000:]
-    _finish(resumed)
+    single = subprocess.Popen([sys.executable, str(WORKER), str(tmp_path / "single.json"), str(tmp_path / "ck_one"),
+                               *FAST], env=env, cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        doomed = _start_set(tmp_path, "never", ["--pause-at", KILL_EPOCH, str(tmp_path / "ready{i}.json")])
+        _wait_ready([tmp_path / f"ready{i}.json" for i in range(2)], doomed)
+        _kill_all(doomed)
+        assert [p.returncode for p in doomed] == [-signal.SIGKILL] * 2
+        for checkpoint in (tmp_path / "ck", tmp_path / "ck.worker-worker1"):  # each worker wrote its own
+            state = json.loads((checkpoint / "state.json").read_text())
+            assert (state["next_epoch"], state["finished"]) == (KILL_EPOCH, False), checkpoint
+        _finish(_start_set(tmp_path, "resumed"))
+        _finish([single])
+    finally:
+        _kill_all([single])
 
     one = json.loads((tmp_path / "single.json").read_text())
     workers = [json.loads((tmp_path / f"resumed{i}.json").read_text()) for i in range(2)]
