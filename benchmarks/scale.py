@@ -194,8 +194,10 @@ def _multi_worker(work: Path) -> dict:
         "mw_examples": MW_EXAMPLES, "mw_epochs": MW_EPOCHS, "mw_global_batch": 8,
         "mw_max_abs_loss_diff": float(max(np.max(np.abs(np.array(w["loss"]) - np.array(one["loss"]))) for w in two)),
         "mw_losses_one_process": one["loss"], "mw_losses_two_workers": two[0]["loss"],
-        "mw_seconds_per_epoch_one_mean": float(steady_one.mean()), "mw_seconds_per_epoch_one_std": float(steady_one.std()),
-        "mw_seconds_per_epoch_two_mean": float(steady_two.mean()), "mw_seconds_per_epoch_two_std": float(steady_two.std()),
+        "mw_seconds_per_epoch_one_mean": float(steady_one.mean()),
+        "mw_seconds_per_epoch_one_std": float(steady_one.std()),
+        "mw_seconds_per_epoch_two_mean": float(steady_two.mean()),
+        "mw_seconds_per_epoch_two_std": float(steady_two.std()),
         "mw_replicas": two[0]["replicas"],
     }
 
@@ -220,13 +222,15 @@ def summary(r: dict) -> str:
         f"Machine: {r['environment']['cpu_count']} CPU cores shared with other jobs. Reproduce: "
         "`python -m benchmarks scale`.",
         "",
-        f"## Feature extraction: {r['images']} PNG photos, {r['backbone']}, batch {r['batch']}, {r['repeats']} repeats",
+        f"## Feature extraction: {r['images']} PNG photos, {r['backbone']}, batch {r['batch']}, "
+        f"{r['repeats']} repeats",
         "",
         "| path | seconds | images/s |",
         "|---|---|---|",
         f"| in-process `features.extract` (decode + extract + write) | {r['local_seconds_mean']:.1f} ± "
         f"{r['local_seconds_std']:.1f} | {r['local_images_per_second']:.0f} |",
-        f"| Beam DirectRunner, 2 workers, multi_processing | {r['beam_seconds_mean']:.1f} ± {r['beam_seconds_std']:.1f} "
+        f"| Beam DirectRunner, 2 workers, multi_processing | {r['beam_seconds_mean']:.1f} ± "
+        f"{r['beam_seconds_std']:.1f} "
         f"| {r['beam_images_per_second']:.0f} ({r['beam_images_per_second_per_worker']:.0f} per worker) |",
         "",
         f"- max |Beam − in-process features| over all rows: {r['max_abs_feature_diff']:.2e} (goal ≤ 1e-5)",

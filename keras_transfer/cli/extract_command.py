@@ -31,7 +31,8 @@ def run(args) -> int:
             image_size = args.image_size
         if not (isinstance(image_size, tuple) and len(image_size) == 2):
             raise InvalidConfigError(
-                f"--image-size must be HEIGHTxWIDTH. Received: --image-size {args.image_size}. E.g. --image-size 224x224."
+                f"--image-size must be HEIGHTxWIDTH. Received: --image-size {args.image_size}. "
+                "E.g. --image-size 224x224."
             )
     input_shape = tuple(int(v) for v in args.input_size.lower().split("x")) if args.input_size else None
     backbone = kt.backbones.get(args.backbone, weights=args.weights if args.weights != "none" else None,
@@ -53,7 +54,8 @@ def register(commands):
                     "cache fine_tune(cache_dir=...) reads. Unknown flags are Beam pipeline options "
                     "(e.g. --direct_num_workers=2). See docs/scale.md.",
     )
-    parser.add_argument("--data", required=True, help="image folder, TFRecord file / folder / glob, or tfds:NAME[:SPLIT]")
+    parser.add_argument("--data", required=True,
+                        help="image folder, TFRecord file / folder / glob, or tfds:NAME[:SPLIT]")
     parser.add_argument("--backbone", required=True, help="backbone name (keras-transfer backbones lists them)")
     parser.add_argument("--cache", required=True, help="cache directory (local, or gs:// s3:// hdfs:// for remote "
                                                        "workers)")

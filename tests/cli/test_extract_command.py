@@ -18,7 +18,8 @@ def test_extract_writes_a_cache_with_the_runner_and_options_recorded(tmp_path, c
     for name in ("a", "b"):
         (tmp_path / "photos" / name).mkdir(parents=True)
         for i in range(3):
-            Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(tmp_path / "photos" / name / f"{i}.png")
+            image = Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8))
+            image.save(tmp_path / "photos" / name / f"{i}.png")
     register_tiny_backbone()
     code = main(["extract", "--data", str(tmp_path / "photos"), "--backbone", "tiny_cnn", "--weights", "none",
                  "--input-size", "16x16", "--image-size", "16x16", "--cache", str(tmp_path / "cache"), "--quiet",

@@ -1,8 +1,9 @@
 """Two worker processes on 127.0.0.1 train the same ``fine_tune`` under ``MultiWorkerMirroredStrategy``.
 
-The workers (``multi_worker_worker.py``) each get their ``TF_CONFIG`` (two free loopback ports) and run the same
-seeded head stage (2 epochs) with a global batch of 8 (4 per worker). The set is killed in the middle of epoch 1 and a new
-set is started with the same checkpoint directories: it resumes from the last complete epoch, and its losses
+The workers (``multi_worker_worker.py``) each get their ``TF_CONFIG`` (two free loopback ports) and run
+the same seeded head stage (2 epochs) with a global batch of 8 (4 per worker). The set is killed in the
+middle of epoch 1 and a new set is started with the same checkpoint directories: it resumes from the last
+complete epoch, and its losses
 (the epoch before the kill and the ones after) equal one process training the same global batch uninterrupted.
 Every process is started here, on loopback only, and killed on failure or after a bounded wait.
 """
