@@ -27,11 +27,11 @@ def square_images():
     return _square_images
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def square_task():
     """``(model, (x, y), (test_x, test_y, test_boxes))``: a tiny_cnn TransferModel with augmentation (flips,
     small translations),
-    fitted for 10 epochs on 160 images."""
+    fitted for 10 epochs on 160 images. Shared: tests must not change it."""
     import keras_transfer as kt
     from keras_transfer.testing import register_tiny_backbone
 

@@ -18,7 +18,7 @@ def test_tta_is_repeatable_uses_the_models_augmentation_and_blends_with_the_plai
     assert not np.allclose(kt.predict(model, tx, tta=4, seed=4, batch_size=16), first)  # the seed picks the views
     views_only = kt.predict(model, tx, tta=4, seed=3, batch_size=16, blend=0.0)
     np.testing.assert_allclose(first, 0.5 * plain + 0.5 * views_only, atol=1e-5)
-    assert not np.allclose(views_only, plain, atol=1e-4)
+    assert np.abs(np.log(views_only + 1e-30) - np.log(plain + 1e-30)).max() > 1e-2  # the views differ
     assert augmentation_of(model) == (model.augmentation, "model")
     assert np.mean(first.argmax(1) == ty) >= 0.9
 
