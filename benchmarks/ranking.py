@@ -197,7 +197,8 @@ def summary(results):
     for dataset, cell in results["datasets"].items():
         lines.append(f"| {dataset} | {cell['ranking_seconds']:.0f} s | {cell['cached_ranking_seconds']:.1f} s | "
                      f"{cell['fine_tune_seconds']:.0f} s |")
-    lines.append(f"\nTotal benchmark time: {results.get('benchmark_seconds', 0):.0f} s.")
+    if results.get("benchmark_seconds"):
+        lines.append(f"\nTotal benchmark time: {results['benchmark_seconds']:.0f} s.")
     return "\n".join(lines) + "\n"
 
 

@@ -169,7 +169,8 @@ def summary(results):
     ]
     for t in results["study"]["trials"]:
         lines.append(f"| {t['trial_id']} | {t['score']:.4f} | {t['status']} | {t['seconds']:.0f} | `{t['values']}` |")
-    lines.append(f"\nTotal benchmark time: {results.get('benchmark_seconds', 0):.0f} s.")
+    if results.get("benchmark_seconds"):
+        lines.append(f"\nTotal benchmark time: {results['benchmark_seconds']:.0f} s.")
     return "\n".join(lines) + "\n"
 
 
