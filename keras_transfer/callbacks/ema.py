@@ -15,8 +15,9 @@ average itself, across every ``fit`` it is attached to:
 - at the end of ``fit`` the model holds the averaged weights, so ``evaluate``, ``save`` and ``export`` use them;
   a following ``fit`` (the next stage) continues from the raw weights and keeps averaging.
 
-Its state (the averages, the update count and the raw weights while the averages are swapped in) is saved and
-restored with ``get_state`` / ``set_state`` (``keras_transfer.training`` checkpoints), so a resumed run is exact.
+Its state (the averages and the update count) is saved and restored with ``get_state`` / ``set_state``; the
+``keras_transfer.training`` checkpoints store it beside the trained weights (``raw_weights``), so a resumed run is
+exact.
 """
 
 import contextlib
