@@ -10,7 +10,8 @@ from keras_transfer.training.options import FineTuneOptions
 DEFAULTS = dict(head_epochs=5, fine_tune_epochs=5, unfreeze="all", head_lr=None, fine_tune_lr=None, lr="fixed",
                 lr_factor=None, optimizer="adam", batch_size=32, callbacks=None, train_bn=None, verbose="auto",
                 cache_dir=None, mixup=None, cutmix=None, checkpoint_dir=None, seed=None, nan_guard=True,
-                label_smoothing=None, loss=None, class_weight=None, ema=None)
+                label_smoothing=None, loss=None, class_weight=None, ema=None, unlabeled=None, adapt=None,
+                adapt_epochs=3)
 
 
 def test_the_defaults_are_fine_tunes():
