@@ -92,7 +92,7 @@ _SUBMODULES = (
     "evaluation", "recipe", "weights",
     "heads", "layers", "testing",  # testing: the docs' tiny backbone
     "cli", "models", "training",
-    "selection", "tuning", "adaptation",
+    "selection", "tuning", "adaptation", "serving",
 )
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs only
