@@ -41,6 +41,8 @@ class TemperatureScaling(keras.layers.Layer):
     """
 
     def __init__(self, temperature: Optional[float] = None, **kwargs):
+        # float32 under a mixed-precision policy too: the model's probabilities stay float32 (as the head's are)
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.temperature = self.check_temperature(temperature)
 
