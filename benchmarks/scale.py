@@ -22,7 +22,6 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -146,18 +145,10 @@ def _throughput_224(work: Path) -> dict:
             "mobilenet_v2_224_images_per_second_std": float(rates.std()), "images_224": N_224}
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _workers(work: Path, count: int) -> list:
-    ports = _free_ports(count)
+    from keras_transfer.testing import free_loopback_ports
+
+    ports = free_loopback_ports(count)
     base = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", PYTHONPATH=str(_REPO))
     base.pop("TF_CONFIG", None)
     processes = []

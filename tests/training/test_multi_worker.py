@@ -11,13 +11,14 @@ Every process is started here, on loopback only, and killed on failure or after 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from keras_transfer.testing import free_loopback_ports
 
 WORKER = Path(__file__).with_name("multi_worker_worker.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -26,18 +27,8 @@ FAST = ["--epochs", "2", "--fine-tune-epochs", "0"]  # the head stage only: MWMS
 TIMEOUT = 300  # per phase; a loaded 2-core machine starts TensorFlow slowly
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _start_set(tmp, tag, extra=()):
-    ports = _free_ports(2)
+    ports = free_loopback_ports(2)
     processes = []
     for index in range(2):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", PYTHONHASHSEED="0",
