@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 
 import keras
 
-from keras_transfer.adaptation.method import Adaptation, empty_history, get, measure
+from keras_transfer.adaptation.method import Adaptation, empty_history, get, measure, source_signals
 from keras_transfer.checks import check_number
 from keras_transfer.errors import InvalidConfigError
 
@@ -125,10 +125,7 @@ class AutoAdaptation(Adaptation):
                 skipped[candidate.name] = str(error)
                 continue
             history, info = candidate.adapt(session)
-            result = measure(session)
-            if candidate.source_unchanged:
-                result.update(source_accuracy=signals["source_only"]["source_accuracy"],
-                              source_data=signals["source_only"]["source_data"])
+            result = source_signals(candidate, signals["source_only"], measure(session), info)
             signals[candidate.name] = {**result, "info": info}
             adapted[candidate.name] = ([keras.ops.convert_to_numpy(v).copy() for v in model.weights],
                                        backbone.mode, history)

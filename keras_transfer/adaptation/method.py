@@ -11,7 +11,7 @@ from keras_transfer.adaptation.signals import (accuracy, class_outputs, reverse_
                                                target_scores)
 from keras_transfer.errors import InvalidConfigError
 
-__all__ = ["Adaptation", "empty_history", "get", "measure"]
+__all__ = ["Adaptation", "empty_history", "get", "measure", "source_signals"]
 
 _CLASSES = {
     "adabn": ("keras_transfer.adaptation.adabn", "AdaBN"),
@@ -69,6 +69,17 @@ def measure(session, model=None) -> dict:
     result["source_accuracy"] = accuracy(source_outputs[0], check[1])
     result["reverse_accuracy"] = reverse_validation(target_features, outputs[0], source_features, check[1])
     return result
+
+
+def source_signals(method, before: dict, after: dict, info: dict) -> dict:
+    """``after`` with the source accuracy the method stands for: its own measurement (``info["source_accuracy"]``,
+    e.g. AdaBN's refitted head under source statistics), else the source model's for ``source_unchanged``
+    methods, else ``after``'s."""
+    if info.get("source_accuracy") is not None:
+        return {**after, "source_accuracy": info["source_accuracy"], "source_data": before["source_data"]}
+    if method.source_unchanged:
+        return {**after, "source_accuracy": before["source_accuracy"], "source_data": before["source_data"]}
+    return after
 
 
 class Adaptation:
@@ -134,8 +145,7 @@ class Adaptation:
         before = measure(session)
         history, info = self.adapt(session)
         after = measure(session)
-        if self.source_unchanged:
-            after.update(source_accuracy=before["source_accuracy"], source_data=before["source_data"])
+        after = source_signals(self, before, after, info)
         return history, {"method": self.name, "selected": self.name,
                          "candidates": {"source_only": before, self.name: {**after, "info": info}}}
 

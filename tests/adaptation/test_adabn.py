@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import keras_transfer as kt
-from keras_transfer.adaptation import reestimate_batch_norm
+from keras_transfer.adaptation import AdaBN, reestimate_batch_norm
 from keras_transfer.adaptation.adabn import batch_norm_layers
 from keras_transfer.errors import InvalidConfigError
 
@@ -52,16 +52,42 @@ def test_pooled_over_batches_equals_one_batch(shift_task):
     np.testing.assert_allclose(first_many.moving_variance.numpy(), first_one.moving_variance.numpy(), rtol=1e-3)
 
 
-def test_fine_tune_adabn_reports_and_changes_only_statistics(shift_task):
+def test_fine_tune_adabn_without_refit_reports_and_changes_only_statistics(shift_task):
     source, validation, target_x, _ = shift_task
-    model, history = trained_model(source, validation, unlabeled=target_x, adapt="adabn", fine_tune_epochs=0)
+    model, history = trained_model(source, validation, unlabeled=target_x, adapt=AdaBN(refit_head=False),
+                                   fine_tune_epochs=0)
     assert [stage["name"] for stage in history.stages] == ["head", "adapt"]
     report = history.adaptation
     assert report["selected"] == "adabn" and set(report["candidates"]) == {"source_only", "adabn"}
     adabn, base = report["candidates"]["adabn"], report["candidates"]["source_only"]
     assert adabn["source_accuracy"] == base["source_accuracy"] and base["source_data"] == "validation"
-    assert adabn["info"] == {"batch_norm_layers": 3, "target_examples": len(target_x)}
+    assert adabn["info"] == {"refit": False, "batch_norm_layers": 3, "target_examples": len(target_x)}
     assert adabn["target_score"] != base["target_score"]
+
+
+def test_head_refitted_under_source_statistics_before_the_target_swap(shift_task):
+    """The head trained under the frozen backbone's own (not source) statistics: swapping in target statistics
+    alone leaves it lost on the target; AdaBN first re-estimates on the source and refits the head there."""
+    source, validation, target_x, (test_x, test_y) = shift_task
+
+    def run(adapt):
+        keras.utils.set_random_seed(0)
+        model, history = trained_model(source, validation, fine_tune_epochs=0, head_epochs=6, unlabeled=target_x,
+                                       adapt=adapt)
+        return model, history.adaptation["candidates"], float(np.mean(model.predict(test_x, verbose=0).argmax(1)
+                                                                      == test_y))
+
+    _, swap_only, swap_accuracy = run(AdaBN(refit_head=False))
+    model, refit, refit_accuracy = run(AdaBN(learning_rate=3e-2, refit_epochs=20))
+    base = swap_only["source_only"]
+    assert refit["adabn"]["info"]["refit"] is True and swap_only["adabn"]["info"]["refit"] is False
+    assert refit_accuracy >= swap_accuracy + 0.3 and refit_accuracy >= 0.9
+    # its source accuracy is the refitted head's under source statistics, measured on the validation split
+    assert refit["adabn"]["source_accuracy"] == refit["adabn"]["info"]["source_accuracy"] >= 0.9
+    assert refit["adabn"]["source_data"] == base["source_data"] == "validation"
+    reestimate_batch_norm(model.backbone, source[0])  # back to source statistics: the refitted source classifier
+    accuracy = np.mean(model.predict(validation[0], verbose=0).argmax(1) == validation[1])
+    assert accuracy == pytest.approx(refit["adabn"]["info"]["source_accuracy"])
 
 
 def test_works_with_a_multi_task_model(shift_task):
@@ -72,7 +98,7 @@ def test_works_with_a_multi_task_model(shift_task):
                            adapt="adabn", batch_size=16, verbose=0)
     signals = history.adaptation["candidates"]["adabn"]
     assert signals["source_data"] == "train" and 0 <= signals["source_accuracy"] <= 1
-    assert signals["target_score"] is not None
+    assert signals["target_score"] is not None and signals["info"]["refit"] is False  # no single head to refit
 
 
 def test_refused_methods_fail_before_training(shift_task):
