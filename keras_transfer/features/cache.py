@@ -44,7 +44,7 @@ from keras_transfer.features.fingerprint import (
 from keras_transfer.features.rebuild_warning import CacheRebuildWarning
 from keras_transfer.features.shards import ShardWriter, save_npy
 
-__all__ = ["default_view_augmentation", "extract", "prepare_cache_dir"]
+__all__ = ["default_view_augmentation", "extract", "feature_function", "prepare_cache_dir"]
 
 #: Target size of one feature shard: memory held while extracting is about one shard.
 SHARD_BYTES = 64 * 1024 * 1024
@@ -234,6 +234,22 @@ def _feature_step(backbone, augmentation, views, signature):
     traced = tf.function(step, input_signature=[signature], autograph=False)
     traces[key] = (traced, weakref.ref(augmentation) if views else (lambda: None))
     return traced
+
+
+def feature_function(backbone, signature):
+    """The traced function ``extract`` runs for clean features: raw batch → features ``(batch, 1, *shape)``.
+
+    Traces are kept on the backbone, so a caller timing the backbone after an extraction (``rank_backbones``)
+    reuses the extraction's trace instead of tracing the network again.
+
+    Args:
+        backbone: keras_transfer.backbones.Backbone.
+        signature: ``tf.TensorSpec`` of raw batches, batch axis ``None``.
+
+    Returns:
+        a ``tf.function``.
+    """
+    return _feature_step(backbone, None, 0, signature)
 
 
 def _open_entry(entry: str, parts: dict, verify: str) -> Optional[FeatureCache]:

@@ -17,11 +17,11 @@ from keras_transfer.atomic import atomic_write
 from keras_transfer.features import extract, prepare_cache_dir
 from keras_transfer.features.fingerprint import data_hash, weights_hash
 
-__all__ = ["candidate_features", "inference_ms"]
+__all__ = ["candidate_features", "features_and_entry", "inference_ms", "load_entry"]
 
 
 def _other_features(backbone, x, y, cache_dir, batch_size):
-    """``(features, hit)`` for a backbone the feature cache does not take (text, audio)."""
+    """``(features, hit, path)`` for a backbone the feature cache does not take (text, audio)."""
     root = prepare_cache_dir(cache_dir)
     config = json.dumps(backbone.get_config(), sort_keys=True, default=str)
     parts = f"{backbone.backbone_name}|{config}|{weights_hash(backbone)}|{data_hash(np.asarray(x), y)}"
@@ -29,7 +29,7 @@ def _other_features(backbone, x, y, cache_dir, batch_size):
     path = os.path.join(root, f"selection-{backbone.backbone_name.replace('/', '_')}-{key}.npy")
     if os.path.isfile(path):
         try:
-            return np.load(path, allow_pickle=False), True
+            return np.load(path, allow_pickle=False), True, path
         except (OSError, ValueError):
             pass  # damaged: extracted again and rewritten below
     features = np.concatenate([
@@ -38,7 +38,7 @@ def _other_features(backbone, x, y, cache_dir, batch_size):
     ])
     with atomic_write(path, "wb") as handle:
         np.save(handle, features, allow_pickle=False)
-    return features, False
+    return features, False, path
 
 
 def candidate_features(backbone, x, y, cache_dir, *, batch_size: int = 64):
@@ -54,18 +54,65 @@ def candidate_features(backbone, x, y, cache_dir, *, batch_size: int = 64):
     Returns:
         tuple ``(features (n, d) float32, hit)``: ``hit`` says the features came from the cache.
     """
+    features, hit, _, _ = features_and_entry(backbone, x, y, cache_dir, batch_size=batch_size)
+    return features, hit
+
+
+def features_and_entry(backbone, x, y, cache_dir, *, batch_size: int = 64):
+    """``candidate_features`` and where they are stored.
+
+    Returns:
+        tuple ``(features, hit, entry, kind)``: ``entry`` is the feature-cache entry folder (``kind``
+        ``"features"``) or the ``.npy`` file (``kind`` ``"array"``).
+    """
     from keras_transfer.backbones import ImageBackbone
 
     if isinstance(backbone, ImageBackbone):
         cache = extract(backbone, (x, y), cache_dir, batch_size=batch_size)
         features, _ = cache.load()
-        return np.asarray(features, np.float32).reshape(len(features), -1), cache.hit
-    features, hit = _other_features(backbone, np.asarray(x), y, cache_dir, batch_size)
-    return features.reshape(len(features), -1), hit
+        return np.asarray(features, np.float32).reshape(len(features), -1), cache.hit, cache.path, "features"
+    features, hit, path = _other_features(backbone, np.asarray(x), y, cache_dir, batch_size)
+    return features.reshape(len(features), -1), hit, path, "array"
+
+
+def load_entry(cache_dir, entry: str, kind: str, data: str, num_examples: int):
+    """The features stored at a recorded entry, checked; None when it is gone, damaged or holds other data.
+
+    Args:
+        cache_dir: str. The feature cache folder.
+        entry: str. The entry's name in ``cache_dir``.
+        kind: ``"features"`` (a feature-cache entry, every shard's sha256 checked) or ``"array"`` (a ``.npy``).
+        data: str. ``data_hash`` of the ranked examples (a feature-cache entry must hold features of that data).
+        num_examples: int. Rows expected.
+
+    Returns:
+        float32 array ``(n, d)`` or None.
+    """
+    from keras_transfer.features.feature_cache import FeatureCache
+
+    path = os.path.join(cache_dir, os.path.basename(entry))
+    try:
+        if kind == "features":
+            manifest = FeatureCache.read_manifest(path)
+            cache = FeatureCache(path, manifest, hit=True)
+            if cache.fingerprint.get("data") != data or cache.check("full") is not None:
+                return None
+            features, _ = cache.load()
+        elif kind == "array":
+            features = np.load(path, allow_pickle=False)
+        else:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    features = np.asarray(features, np.float32).reshape(len(features), -1)
+    return features if len(features) == num_examples else None
 
 
 def inference_ms(backbone, example, repeats: int = 7) -> float:
     """Median wall time of the backbone on one example (batch of 1, traced, after two warm-up calls), in ms.
+
+    An image backbone runs through the traced function of its feature extraction
+    (``keras_transfer.features.feature_function``): after ``extract`` it is not traced again.
 
     Args:
         backbone: a keras_transfer backbone.
@@ -77,8 +124,14 @@ def inference_ms(backbone, example, repeats: int = 7) -> float:
     """
     import tensorflow as tf
 
+    from keras_transfer.backbones import ImageBackbone
+    from keras_transfer.features.cache import feature_function
+
     inputs = tf.constant(example)
-    call = tf.function(lambda batch: backbone(batch, training=False), autograph=False)
+    if isinstance(backbone, ImageBackbone):
+        call = feature_function(backbone, tf.TensorSpec((None,) + tuple(inputs.shape[1:]), inputs.dtype))
+    else:
+        call = tf.function(lambda batch: backbone(batch, training=False), autograph=False)
     try:
         call(inputs)
     except (TypeError, ValueError, tf.errors.OpError):  # a backbone that cannot be traced: time it eagerly

@@ -1,8 +1,11 @@
 """`rank_backbones`: score candidate backbones on a dataset without fine-tuning, and recommend one.
 
-Each candidate's features are extracted once through the feature cache (a second ranking is a cache hit) and
+Each candidate's features are extracted once through the feature cache and
 scored by LogME, a cross-validated linear probe and / or leave-one-out k-NN accuracy. The table also says what
-each candidate costs: feature size, parameter count, float32 size and measured inference time per image. With a
+each candidate costs: feature size, parameter count, float32 size and measured inference time per image.
+A second ranking on the same data builds no backbone: ``keras_transfer.selection.memo`` records where each
+candidate's features are and what it costs, so it reads the features and scores them (well under a second per
+candidate for LogME). With a
 latency or size budget, the recommendation is the best-scoring candidate within the budget, and among candidates
 scoring within ``tolerance`` of it, the cheapest.
 """
@@ -15,11 +18,14 @@ from typing import List, Optional
 import numpy as np
 
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
-from keras_transfer.selection.candidates import resolve_candidates
-from keras_transfer.selection.extraction import candidate_features, inference_ms
+from keras_transfer.features import prepare_cache_dir
+from keras_transfer.features.fingerprint import data_hash
+from keras_transfer.selection.candidates import build_candidate, candidate_labels, check_candidate
+from keras_transfer.selection.extraction import features_and_entry, inference_ms, load_entry
 from keras_transfer.selection.knn import knn_score
 from keras_transfer.selection.linear_probe import linear_probe_score
 from keras_transfer.selection.logme import logme_score
+from keras_transfer.selection.memo import candidate_key, read_costs, read_memo, write_costs, write_memo
 
 __all__ = ["METHODS", "BackboneRanking", "rank_backbones"]
 
@@ -38,7 +44,9 @@ class BackboneRanking:
     Attributes:
         rows: list of dict, best first. Keys: ``rank``, ``candidate``, ``backbone``, ``scores`` (method →
             float), ``score`` (the ranking score: the method's, or with ``method="all"`` minus the mean rank
-            over the methods), ``seconds`` (extraction + scoring), ``cached`` (features from the cache),
+            over the methods), ``seconds`` (features + scoring), ``extract_seconds`` (building the backbone,
+            extracting and measuring it; on a second ranking, reading its cached features),
+            ``method_seconds`` (method → seconds of its score), ``cached`` (features from the cache),
             ``feature_size``, ``parameters``, ``size_mb`` (float32 weights), ``inference_ms`` (per image, batch 1),
             ``within_budget``.
         method: str. ``"logme"``, ``"linear_probe"``, ``"knn"`` or ``"all"``.
@@ -246,28 +254,29 @@ def rank_backbones(data, candidates, method: str = "logme", *, cache_dir=None, l
         raise InvalidConfigError(f"tolerance must be a number in [0, 1]. Received: tolerance={tolerance!r}.")
     x, y = _ranking_data(data, n_per_class=n_per_class, input_size=input_size, seed=seed)
     kind = _input_kind(x)
-    named = resolve_candidates(candidates, weights=weights, input_shape=input_size, input_kind=kind,
-                               seed=seed)
-    cache_dir = os.fspath(cache_dir) if cache_dir is not None else _default_cache_dir()
+    labelled = candidate_labels(candidates)
+    for _, spec in labelled:  # every candidate checked before any work
+        check_candidate(spec, input_kind=kind)
+    cache_dir = prepare_cache_dir(cache_dir if cache_dir is not None else _default_cache_dir())
     methods = list(METHODS) if method == "all" else [method]
+    data_key = data_hash(np.asarray(x), y)
     rows = []
-    for label, backbone in named:
-        if getattr(backbone, "input_kind", "image") != kind:
-            raise InvalidConfigError(f"Candidate {label!r} takes {backbone.input_kind} inputs but the data is "
-                                     f"{kind}. Received: {label!r}.")
+    for label, spec in labelled:
         start = time.perf_counter()
-        features, hit = candidate_features(backbone, x, y, cache_dir)
-        scores = {}
+        features, hit, costs, backbone_name = _candidate(spec, x, y, cache_dir, data_key, weights=weights,
+                                                         input_size=input_size, kind=kind, seed=seed)
+        extract_seconds = time.perf_counter() - start
+        scores, method_seconds = {}, {}
         for name in methods:
+            began = time.perf_counter()
             scores[name] = float(METHODS[name](features, y) if name != "linear_probe"
                                  else linear_probe_score(features, y, seed=seed))
+            method_seconds[name] = round(time.perf_counter() - began, 3)
         seconds = time.perf_counter() - start
-        parameters = int(sum(np.prod(v.shape) for v in backbone.weights))
         row = {
-            "candidate": label, "backbone": getattr(backbone, "backbone_name", label), "scores": scores,
-            "seconds": round(seconds, 3), "cached": bool(hit), "feature_size": int(features.shape[1]),
-            "parameters": parameters, "size_mb": round(parameters * 4 / 1e6, 2),
-            "inference_ms": round(inference_ms(backbone, x[:1]), 2),
+            "candidate": label, "backbone": backbone_name, "scores": scores,
+            "seconds": round(seconds, 3), "extract_seconds": round(extract_seconds, 3),
+            "method_seconds": method_seconds, "cached": bool(hit), **costs,
         }
         rows.append(row)
         if verbose:
@@ -276,3 +285,33 @@ def rank_backbones(data, candidates, method: str = "logme", *, cache_dir=None, l
     rows = _order(rows, method)
     recommendation, reason = _recommend(rows, latency_budget_ms, size_budget_mb, tolerance)
     return BackboneRanking(rows, method, recommendation, reason, int(len(x)))
+
+
+def _costs(backbone, features, example) -> dict:
+    parameters = int(sum(np.prod(v.shape) for v in backbone.weights))
+    return {"feature_size": int(features.shape[1]), "parameters": parameters,
+            "size_mb": round(parameters * 4 / 1e6, 2), "inference_ms": round(inference_ms(backbone, example), 2)}
+
+
+def _candidate(spec, x, y, cache_dir, data_key, *, weights, input_size, kind, seed):
+    """``(features, hit, costs, backbone name)`` of one candidate: from the memo without building it when it was
+    ranked on these data before, else built, extracted (through the feature cache) and measured."""
+    key = candidate_key(spec, weights=weights, input_shape=input_size, seed=seed, data=data_key)
+    record = read_memo(cache_dir, key) if key else None
+    if record is not None:
+        features = load_entry(cache_dir, record["entry"], record["kind"], data_key, len(x))
+        if features is not None:
+            return features, True, dict(record["costs"]), record.get("backbone", str(spec))
+    backbone = build_candidate(spec, weights=weights, input_shape=input_size, input_kind=kind, seed=seed)
+    if getattr(backbone, "input_kind", "image") != kind:
+        raise InvalidConfigError(f"Candidate {spec!r} takes {backbone.input_kind} inputs but the data is "
+                                 f"{kind}. Received: {spec!r}.")
+    features, hit, entry, entry_kind = features_and_entry(backbone, x, y, cache_dir)
+    costs = read_costs(cache_dir, entry) if hit else None
+    if costs is None:
+        costs = _costs(backbone, features, x[:1])
+        write_costs(cache_dir, entry, costs)
+    name = getattr(backbone, "backbone_name", str(spec))
+    if key:
+        write_memo(cache_dir, key, entry, entry_kind, dict(costs), backbone=name)
+    return features, hit, costs, name

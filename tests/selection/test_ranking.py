@@ -79,3 +79,50 @@ def test_bad_arguments_name_what_was_received(bright_images, tmp_path):
         kt.rank_backbones(bright_images, ["tiny_cnn"], latency_budget_ms=-1, cache_dir=tmp_path)
     with pytest.raises(InvalidConfigError, match="at least one candidate"):
         kt.rank_backbones(bright_images, [], cache_dir=tmp_path)
+
+
+def _counted_backbone():
+    """Register ``counted_cnn``: the tiny CNN, counting how often it is built."""
+    from keras_transfer.backbones import BackboneSpec, register
+    from keras_transfer.backbones.image import stage_key
+    from keras_transfer.testing.tiny_backbone import _build_tiny
+
+    builds = []
+
+    def build(input_shape, weights):
+        builds.append(tuple(input_shape))
+        return _build_tiny(input_shape, weights)
+
+    register(BackboneSpec("counted_cnn", "tiny test CNN (counted)", build, 32, 8, "tf",
+                          stage_key(r"block(\d)_", [(1, "block1"), (2, "block2"), (3, "block3")]),
+                          "none (test backbone)"), overwrite=True)
+    return builds
+
+
+def _table(ranking, timing=("seconds", "extract_seconds", "method_seconds", "cached")):
+    return [{k: v for k, v in row.items() if k not in timing} for row in ranking.rows]
+
+
+def test_second_ranking_builds_no_backbone_and_returns_the_same_table(bright_images, tmp_path):
+    builds = _counted_backbone()
+    candidates = ["counted_cnn", register_tiny_backbone()]
+    kwargs = dict(method="all", cache_dir=tmp_path, weights=None, input_size=(16, 16))
+    first = kt.rank_backbones(bright_images, candidates, **kwargs)
+    assert len(builds) == 1 and not any(row["cached"] for row in first.rows)
+    assert set(first.rows[0]["method_seconds"]) == {"logme", "linear_probe", "knn"}
+    second = kt.rank_backbones(bright_images, candidates, **kwargs)
+    assert len(builds) == 1  # not built (so neither called nor timed) again
+    assert all(row["cached"] for row in second.rows)
+    assert _table(second) == _table(first) and second.recommendation == first.recommendation
+    # other data, another size or damaged features: built again
+    x, y = bright_images
+    kt.rank_backbones((x[:40], y[:40]), candidates[:1], **kwargs)
+    assert len(builds) == 2
+    kt.rank_backbones(bright_images, candidates[:1], **dict(kwargs, input_size=(24, 24)))
+    assert builds[-1][:2] == (24, 24)
+    for entry in tmp_path.glob("counted_cnn-*/manifest.json"):
+        entry.write_text("{}")
+    with pytest.warns(kt.features.CacheRebuildWarning, match="manifest is unreadable"):
+        third = kt.rank_backbones(bright_images, candidates, **kwargs)
+    measured = ("seconds", "extract_seconds", "method_seconds", "cached", "inference_ms")  # timed again
+    assert len(builds) == 4 and _table(third, measured) == _table(first, measured)
