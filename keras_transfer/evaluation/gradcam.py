@@ -9,7 +9,7 @@ from keras_transfer.checks import check_int
 from keras_transfer.errors import InvalidConfigError, InvalidInputError
 from keras_transfer.models.inputs import input_arrays
 
-__all__ = ["cell_centres", "feature_grid", "grad_cam", "gradcam_target", "head_logits"]
+__all__ = ["cell_centres", "explained_scores", "feature_grid", "grad_cam", "gradcam_target", "head_logits"]
 
 
 def _check_model(model):
@@ -51,13 +51,51 @@ def head_logits(head, features):
     return keras.ops.cast(logits + output.bias if output.use_bias else logits, "float32")
 
 
+def explained_scores(head, logits):
+    """The class scores Grad-CAM differentiates: a softmax head's logits minus their mean over the classes; a
+    multi-label (sigmoid) head's logits as they are.
+
+    A softmax is unchanged when the same amount is added to every logit, so the part of ``W[:, c] · features`` that
+    all classes share (e.g. the mean over the classes of the output kernel's random initialisation, which
+    cross-entropy gradients never change: they sum to zero over the classes) moves no probability. Left in, its
+    heatmap (large wherever the features are large, whatever the class) is added to every class's heatmap; the
+    centred logit keeps only what separates the class from the others (for two classes: half the logit
+    difference).
+
+    Args:
+        head: keras_transfer.heads.ClassificationHead.
+        logits: tensor ``(batch, classes)`` (see :func:`head_logits`).
+
+    Returns:
+        tensor ``(batch, classes)``.
+
+    Examples:
+    >>> import numpy as np
+    >>> head = keras_transfer.ClassificationHead(3)
+    >>> np.asarray(keras_transfer.evaluation.gradcam.explained_scores(head, np.array([[1.0, 2.0, 6.0]]))).tolist()
+    [[-2.0, -1.0, 3.0]]
+    """
+    import keras
+
+    if getattr(head, "multi_label", False):
+        return logits
+    return logits - keras.ops.mean(logits, axis=-1, keepdims=True)
+
+
 def gradcam_target(model, layer: Optional[str] = None):
-    """The layer whose feature maps Grad-CAM weighs: the last layer of a backbone layer group.
+    """The layer whose feature maps Grad-CAM weighs: the last layer of a backbone layer group, or the layer
+    feeding it when that last layer is a capped activation (ReLU6: MobileNetV2's ``out_relu``, EfficientNet-Lite's
+    ``top_activation``).
+
+    A cap flattens the evidence where it is strongest: on the fine-tuned MobileNetV2 of ``benchmarks/gradcam.py``
+    a third of ``out_relu``'s channels sit at 6 on the object's cells (a twentieth elsewhere), and its heatmap
+    peaks off the object. The pre-activation maps keep that evidence; their gradient still passes through the
+    activation (zero where it is clipped).
 
     Args:
         model: keras_transfer.TransferModel on an image backbone.
-        layer: str or None. A layer group name (``[g.name for g in model.backbone.layer_groups]``) or a layer
-            name inside ``model.backbone.network``; None: the last layer group.
+        layer: str or None. A layer group name (``[g.name for g in model.backbone.layer_groups]``, the rule
+            above) or a layer name inside ``model.backbone.network`` (taken as it is); None: the last layer group.
 
     Returns:
         keras.layers.Layer.
@@ -75,9 +113,9 @@ def gradcam_target(model, layer: Optional[str] = None):
     backbone, network = _check_model(model)
     groups = {group.name: group for group in backbone.layer_groups}
     if layer is None:
-        return backbone.layer_groups[-1].layers[-1]
+        return _unclipped(backbone.layer_groups[-1].layers[-1])
     if layer in groups:
-        return groups[layer].layers[-1]
+        return _unclipped(groups[layer].layers[-1])
     names = [sub.name for sub in network.layers]
     if layer in names:
         return network.get_layer(layer)
@@ -85,6 +123,19 @@ def gradcam_target(model, layer: Optional[str] = None):
         f"Unknown Grad-CAM layer. Received: layer={layer!r}. Use a layer group ({', '.join(groups)}) or a layer "
         "name of model.backbone.network."
     )
+
+
+def _unclipped(layer):
+    """``layer``, or the layer producing its input when ``layer`` is an activation with an upper bound (ReLU6)."""
+    import keras
+
+    capped = (isinstance(layer, keras.layers.ReLU) and layer.max_value is not None) or (
+        isinstance(layer, keras.layers.Activation)
+        and getattr(layer.activation, "__name__", "") in ("relu6", "hard_sigmoid", "hard_silu", "hard_swish"))
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if not capped or len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
+        return layer
+    return nodes[0].input_tensors[0]._keras_history.operation
 
 
 def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batch_size: int = 16) -> np.ndarray:
@@ -95,7 +146,8 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
     preprocessing (resize, grey to RGB, normalisation), a model over its inner network with two outputs (the
     target layer's feature maps and the network's output), the backbone's pooling, the optional shift layer and
     the head. The score is the explained class's logit (before the softmax, as in the paper: a saturated
-    probability has no gradient); the maps are weighted by its spatially averaged gradient, summed over channels
+    probability has no gradient), centred on the mean logit for a softmax head (``explained_scores``: the part all
+    classes share moves no probability, and it would add the same class-blind heatmap to every class); the maps are weighted by its spatially averaged gradient, summed over channels
     and passed through a ReLU. They are interpolated bilinearly at every raw-image pixel with each feature cell
     placed where it sits on the input (``feature_grid``: strided convolutions shift the grid by up to half a cell
     from where a plain resize puts it) and scaled to a peak of 1.
@@ -166,7 +218,7 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
             logits = head_logits(model.head, output)
             chosen = (tf.argmax(logits, axis=-1) if class_ids is None
                       else tf.constant(class_ids[start: start + batch_size]))
-            score = tf.gather(logits, chosen, axis=1, batch_dims=1)
+            score = tf.gather(explained_scores(model.head, logits), chosen, axis=1, batch_dims=1)
         gradients = tf.cast(tape.gradient(score, features), "float32")
         features = tf.cast(features, "float32")
         weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
