@@ -145,7 +145,10 @@ def finalize_partial():
 
 def summary(results):
     d, b = results["default_test_accuracy"], results["best_test_accuracy"]
-    verdict = ("the searched config wins" if results["difference_points"] > 0 else "the default recipe wins")
+    difference = results["difference_points"]
+    verdict = ("the searched config wins: goal met" if difference >= 1 else
+               "the searched config is ahead by less than the goal, within the seeds' spread: missed" if difference > 0
+               else "the default recipe wins: missed")
     lines = [
         "# benchmark `tuning`: `kt.tune` best config vs the default recipe (Animal-MNIST, 100 labels/class)",
         "",
