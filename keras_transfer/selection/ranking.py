@@ -259,7 +259,8 @@ def rank_backbones(data, candidates, method: str = "logme", *, cache_dir=None, l
         check_candidate(spec, input_kind=kind)
     cache_dir = prepare_cache_dir(cache_dir if cache_dir is not None else _default_cache_dir())
     methods = list(METHODS) if method == "all" else [method]
-    data_key = data_hash(np.asarray(x), y)
+    inputs = np.asarray(x)
+    data_key = data_hash(inputs.astype(str) if inputs.dtype.kind == "O" else inputs, y)
     rows = []
     for label, spec in labelled:
         start = time.perf_counter()
