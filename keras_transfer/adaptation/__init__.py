@@ -10,6 +10,8 @@ drops what it used (the domain classifier), so the saved and exported model is t
   source features' moments (and, with ``coral``, their covariance), then folded into the head.
 - ``PseudoLabel`` (``"pseudo_label"``): FixMatch-style self-training on confident target predictions, weak and
   strong views from ``keras_transfer.augmentation`` presets.
+- ``ClusterLabel`` (``"cluster_label"``): the head retrained on class-balanced centroid pseudo-labels of the
+  target features (SHOT's self-labelling), beside the labelled source.
 - ``DANN`` (``"dann"``): a domain classifier behind a ``GradientReversal`` layer on the backbone features.
 - ``AutoAdaptation`` (``"auto"``): run each, keep the one the label-free signals favour (``signals``).
 
@@ -24,6 +26,7 @@ _EXPORTS = {
     "Adaptation": "keras_transfer.adaptation.method",
     "AdaptationSession": "keras_transfer.adaptation.session",
     "AutoAdaptation": "keras_transfer.adaptation.auto",
+    "ClusterLabel": "keras_transfer.adaptation.cluster_label",
     "DANN": "keras_transfer.adaptation.dann",
     "GradientReversal": "keras_transfer.adaptation.gradient_reversal",
     "PseudoLabel": "keras_transfer.adaptation.pseudo_label",

@@ -1,5 +1,6 @@
 """`AutoAdaptation`: run each method from the same source model, keep the one the label-free signals favour."""
 
+import time
 from typing import Optional, Sequence
 
 import keras
@@ -82,7 +83,7 @@ class AutoAdaptation(Adaptation):
     multi_task = True
     needs_source = False  #: candidates that need the labelled source arrays are skipped without them
 
-    def __init__(self, candidates: Sequence = ("adabn", "shift_bias", "pseudo_label", "dann"),
+    def __init__(self, candidates: Sequence = ("adabn", "shift_bias", "pseudo_label", "cluster_label", "dann"),
                  source_tolerance: float = 0.02, margin: float = 0.01, keep_candidates: bool = False):
         super().__init__()
         self.candidates = [get(candidate) for candidate in candidates]
@@ -124,9 +125,11 @@ class AutoAdaptation(Adaptation):
             except InvalidConfigError as error:
                 skipped[candidate.name] = str(error)
                 continue
+            started = time.perf_counter()
             history, info = candidate.adapt(session)
+            seconds = time.perf_counter() - started
             result = source_signals(candidate, signals["source_only"], measure(session), info)
-            signals[candidate.name] = {**result, "info": info}
+            signals[candidate.name] = {**result, "info": info, "seconds": seconds}
             adapted[candidate.name] = ([keras.ops.convert_to_numpy(v).copy() for v in model.weights],
                                        backbone.mode, history)
         selected = select(signals, self.source_tolerance, self.margin)

@@ -17,6 +17,7 @@ _CLASSES = {
     "adabn": ("keras_transfer.adaptation.adabn", "AdaBN"),
     "shift_bias": ("keras_transfer.adaptation.shift_alignment", "ShiftBiasAlignment"),
     "pseudo_label": ("keras_transfer.adaptation.pseudo_label", "PseudoLabel"),
+    "cluster_label": ("keras_transfer.adaptation.cluster_label", "ClusterLabel"),
     "dann": ("keras_transfer.adaptation.dann", "DANN"),
     "auto": ("keras_transfer.adaptation.auto", "AutoAdaptation"),
 }

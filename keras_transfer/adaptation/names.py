@@ -3,4 +3,4 @@
 __all__ = ["METHOD_NAMES"]
 
 #: ``adapt=`` names, each a class of ``keras_transfer.adaptation`` (``keras_transfer.adaptation.get``).
-METHOD_NAMES = ("adabn", "shift_bias", "pseudo_label", "dann", "auto")
+METHOD_NAMES = ("adabn", "shift_bias", "pseudo_label", "cluster_label", "dann", "auto")

@@ -157,7 +157,7 @@ class AdaptationStage(Stage):
                 f"{type(options.unlabeled).__name__} of length {len(target) if hasattr(target, '__len__') else '?'}. "
                 "Pass e.g. x_target, an array of images shaped like the training images."
             )
-        if self.method.trains and self.epochs == 0 and self.method.name in ("pseudo_label", "dann"):
+        if self.method.trains and self.epochs == 0 and self.method.name in ("pseudo_label", "cluster_label", "dann"):
             raise InvalidConfigError(
                 f"adapt={self.method.name!r} trains, but adapt_epochs=0. Received: adapt_epochs=0. Set adapt_epochs "
                 "above 0, or use adapt='adabn' (no training)."
