@@ -3,11 +3,12 @@
 The base ("default") recipe: ImageNet MobileNetV2 at ``IMAGE_SIZE``, 100 labels per class, Adam with the default
 learning rates (1e-3 for the head, 1e-4 for fine-tuning), unfreeze all, no augmentation, stage 1 on cached
 features, ``HEAD_EPOCHS`` + ``FINE_TUNE_EPOCHS`` epochs, a ``VALIDATION`` image validation split, ``TEST`` test
-images. One Bayesian-optimisation study of ``TRIALS`` trials (median stopping on) searches the space below on the
-validation split (learning rates, discriminative factor, how much to unfreeze, label smoothing: every trial
-reuses the one feature cache; augmentation and the backbone are searchable too but cost a new extraction each,
-which this time box could not afford); then the best config and the default config are each trained on train + validation with seeds
-``SEEDS`` and scored on the test split (mean ± std). Also the study's wall time ÷ one default run.
+images. One Bayesian-optimisation study of ``TRIALS`` trials (median stopping on) searches ``SPACE`` on the
+validation split: the issue's space, that of ``examples/tuning/space.yaml`` (both learning rates, the discriminative
+factor, how much to unfreeze, label smoothing, the augmentation and the backbone; trials that keep the backbone and
+the augmentation reuse one feature extraction); then the best config and the default config are each trained on
+train + validation with seeds ``SEEDS`` and scored on the test split (mean ± std). Also the study's wall time ÷ one
+default run. ``benchmarks/tuning_lr.py`` runs the same on ``LR_SPACE`` (no augmentation or backbone choice).
 
 Sizes were chosen so that the issue's 20 trials and the 6 refits fit about 40 minutes on a 2-core CPU shared by
 several jobs: 32×32 inputs (Animal-MNIST images are 28×28), batch 64, 2 + 2 epochs, a 200-image validation split
@@ -43,34 +44,41 @@ BASE = {
     "stages": {"head_epochs": HEAD_EPOCHS, "fine_tune_epochs": FINE_TUNE_EPOCHS, "unfreeze": "all"},
     "cache": {"enabled": True},
 }
-SPACE = {
+LR_SPACE = {
     "optimizer.head_lr": {"min": 1e-4, "max": 1e-2, "sampling": "log"},
     "optimizer.fine_tune_lr": {"min": 1e-5, "max": 1e-3, "sampling": "log"},
     "optimizer.lr_factor": [None, 2.0, 4.0],
     "stages.unfreeze": ["all", 2, 4],
     "label_smoothing": [None, 0.1],
 }
+#: The issue's space (``examples/tuning/space.yaml``): ``LR_SPACE`` plus the augmentation and the backbone.
+SPACE = dict(LR_SPACE, augmentation=["none", "light"], **{"backbone.name": ["mobilenet_v2", "efficientnet_lite0"]})
 #: The study folder: kept, so a benchmark killed mid-study resumes it when run again (``kt.tune`` resumes).
 STUDY_ROOT = os.environ.get("KT_TUNING_BENCH_DIR", os.path.join(tempfile.gettempdir(),
-                                                                      f"kt-tuning-benchmark-{IMAGE_SIZE}px"))
+                                                                      f"kt-tuning-benchmark-{IMAGE_SIZE}px-full"))
+#: The study folder of ``LR_SPACE`` (``benchmarks/tuning_lr.py``).
+LR_STUDY_ROOT = os.path.join(tempfile.gettempdir(), f"kt-tuning-benchmark-{IMAGE_SIZE}px")
 
 
 def _mean_std(values):
     return {"values": values, "mean": statistics.mean(values), "std": statistics.stdev(values)}
 
 
-def run():
+def run(space=None, study_root=None, partial_name="tuning.partial"):
+    """The study and the refits; ``space`` (default ``SPACE``) searched in ``study_root`` (default ``STUDY_ROOT``)."""
     from keras_transfer.tuning import refit, tune
+
+    space = SPACE if space is None else space
 
     results = {"trials_requested_by_issue": 20, "trials": TRIALS, "seeds": list(SEEDS), "image_size": IMAGE_SIZE,
                "batch_size": BATCH_SIZE,
                "head_epochs": HEAD_EPOCHS, "fine_tune_epochs": FINE_TUNE_EPOCHS, "validation": VALIDATION,
-               "test": TEST, "base": BASE, "space": SPACE}
+               "test": TEST, "base": BASE, "space": space, "benchmark": partial_name.split(".")[0]}
     from benchmarks.harness import write_results
 
-    root = STUDY_ROOT  # kept: a killed run resumes its study
+    root = study_root or STUDY_ROOT  # kept: a killed run resumes its study
     base = dict(BASE, output_dir=os.path.join(root, "runs"))
-    study = tune(base, SPACE, trials=TRIALS, study_dir=os.path.join(root, "study"), refit=False)
+    study = tune(base, space, trials=TRIALS, study_dir=os.path.join(root, "study"), refit=False)
     study_seconds = sum(t["seconds"] for t in study.trials)  # trial wall times (a resumed study spans runs)
     results["study"] = {"seconds": round(study_seconds, 1), "best_trial": study.best_trial,
                         "best_validation_score": study.best_score, "trials": study.trials}
@@ -84,7 +92,7 @@ def run():
         result = refit(study.best_config, os.path.join(root, f"best-{seed}"), seed=seed)
         best.append(result["metrics"]["accuracy"])
         print(f"seed {seed}: default {default[-1]:.4f}, best {best[-1]:.4f}", flush=True)
-        write_results("tuning.partial", dict(results, default_so_far=default, best_so_far=best,
+        write_results(partial_name, dict(results, default_so_far=default, best_so_far=best,
                                              default_seconds_so_far=default_seconds), "partial\n")
     results["default_test_accuracy"] = _mean_std(default)
     results["best_test_accuracy"] = _mean_std(best)
@@ -97,7 +105,7 @@ def run():
     return results
 
 
-def finalize_partial():
+def finalize_partial(space=None, study_root=None, name="tuning"):
     """Write ``tuning.json`` / ``tuning.md`` from the study folder when a run was cut before its last seed.
 
     Reads the finished study (``STUDY_ROOT/study``) and every seed whose two refits (``default-<seed>`` and
@@ -111,11 +119,12 @@ def finalize_partial():
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
 
-    study = read(os.path.join(STUDY_ROOT, "study", "study.json"))
-    trials = read(os.path.join(STUDY_ROOT, "study", "trials.json"))
+    root = study_root or STUDY_ROOT
+    study = read(os.path.join(root, "study", "study.json"))
+    trials = read(os.path.join(root, "study", "trials.json"))
     default, best, seconds, seeds = [], [], [], []
     for seed in SEEDS:
-        paths = [os.path.join(STUDY_ROOT, f"{kind}-{seed}", "results.json") for kind in ("default", "best")]
+        paths = [os.path.join(root, f"{kind}-{seed}", "results.json") for kind in ("default", "best")]
         if all(os.path.isfile(path) for path in paths):
             d, b = (read(path) for path in paths)
             default.append(d["metrics"]["accuracy"])
@@ -130,7 +139,7 @@ def finalize_partial():
     results = {"trials_requested_by_issue": 20, "trials": TRIALS, "seeds": seeds, "image_size": IMAGE_SIZE,
                "batch_size": BATCH_SIZE,
                "head_epochs": HEAD_EPOCHS, "fine_tune_epochs": FINE_TUNE_EPOCHS, "validation": VALIDATION,
-               "test": TEST, "base": BASE, "space": SPACE, "partial": len(seeds) < len(SEEDS),
+               "test": TEST, "base": BASE, "space": SPACE if space is None else space, "partial": len(seeds) < len(SEEDS),
                "study": {"seconds": round(study_seconds, 1), "best_trial": study["best_trial"],
                          "best_validation_score": study["best_score"], "trials": trials},
                "default_test_accuracy": stats(default), "best_test_accuracy": stats(best),
@@ -139,7 +148,7 @@ def finalize_partial():
     results["difference_points"] = round(100 * (results["best_test_accuracy"]["mean"]
                                                 - results["default_test_accuracy"]["mean"]), 2)
     results["study_over_default_run"] = round(study_seconds / statistics.mean(seconds), 2)
-    write_results("tuning", results, summary(results))
+    write_results(name, results, summary(results))
     return results
 
 
@@ -150,7 +159,7 @@ def summary(results):
                "the searched config is ahead by less than the goal, within the seeds' spread: missed" if difference > 0
                else "the default recipe wins: missed")
     lines = [
-        "# benchmark `tuning`: `kt.tune` best config vs the default recipe (Animal-MNIST, 100 labels/class)",
+        f"# benchmark `{results.get('benchmark', 'tuning')}`: `kt.tune` best config vs the default recipe (Animal-MNIST, 100 labels/class)",
         "",
         f"**Partial: the run was cut after seeds {results['seeds']} of the refits (time box).**\n"
         if results.get("partial") else "",
@@ -158,7 +167,8 @@ def summary(results):
         f"{results['trials_requested_by_issue']}), median stopping of weak trials, MobileNetV2 (ImageNet) at "
         f"{results['image_size']}×{results['image_size']}, batch {results.get('batch_size', 32)}, "
         f"{results['head_epochs']} + {results['fine_tune_epochs']} epochs, validation {results['validation']} images, test {results['test']} images. Both configs refitted "
-        f"on train + validation per seed {results['seeds']}.",
+        f"on train + validation per seed {results['seeds']}. Space: "
+        + ", ".join(f"`{key}` {value}" for key, value in results["space"].items()) + ".",
         "",
         "| config | test accuracy (mean ± std) |",
         "|---|---|",
