@@ -16,10 +16,12 @@ def select(candidates: dict, source_tolerance: float, margin: float) -> str:
     """The method to keep, by label-free signals only.
 
     A candidate is eligible when its source accuracy is at most ``source_tolerance`` below the source model's
-    (the guard against negative transfer: a method that broke the classifier on the source is out). Among the
-    eligible, the highest *selection score* wins, and only if it beats the source model's by more than
-    ``margin``: the reverse-validation accuracy where every candidate has one (a TransferModel with source
-    labels), else the information-maximisation target score.
+    (the guard against negative transfer: a method that broke the classifier on the source is out) and, when
+    the selection score is reverse validation, its information-maximisation target score is not below the source
+    model's (a method that leaves target predictions less confident or less diverse than before is not trusted,
+    however its reverse validation reads). Among the eligible, the highest *selection score* wins, and only if it
+    beats the source model's by more than ``margin``: the reverse-validation accuracy where every candidate has
+    one (a TransferModel with source labels), else the information-maximisation target score.
 
     Args:
         candidates: ``{name: signals}`` with ``"source_only"`` among them (``measure``'s dicts).
@@ -36,6 +38,10 @@ def select(candidates: dict, source_tolerance: float, margin: float) -> str:
     ...            "b": {"source_accuracy": 0.89, "target_score": 0.6}}
     >>> select(signals, source_tolerance=0.02, margin=0.01)
     'b'
+    >>> signals = {"source_only": {"source_accuracy": 0.9, "target_score": 0.2, "reverse_accuracy": 0.4},
+    ...            "c": {"source_accuracy": 0.9, "target_score": 0.1, "reverse_accuracy": 0.6}}  # less sure
+    >>> select(signals, source_tolerance=0.02, margin=0.01)
+    'source_only'
     """
     key = "reverse_accuracy" if all(c.get("reverse_accuracy") is not None for c in candidates.values()) \
         else "target_score"
@@ -48,6 +54,9 @@ def select(candidates: dict, source_tolerance: float, margin: float) -> str:
             continue
         source, base_source = signals.get("source_accuracy"), base.get("source_accuracy")
         if source is not None and base_source is not None and source < base_source - source_tolerance:
+            continue
+        score, base_score = signals.get("target_score"), base.get("target_score")
+        if key == "reverse_accuracy" and score is not None and base_score is not None and score < base_score:
             continue
         if signals[key] > best_score + (margin if best == "source_only" else 0.0):
             best, best_score = name, signals[key]
@@ -142,5 +151,6 @@ class AutoAdaptation(Adaptation):
             if self.keep_candidates else None)
         return history, {"method": self.name, "selected": selected, "candidates": signals, "skipped": skipped,
                          "rule": f"highest reverse_accuracy (else target_score) among candidates with source_accuracy "
-                                 f">= source_only's - {self.source_tolerance}; source_only unless one gains more "
-                                 f"than {self.margin}"}
+                                 f">= source_only's - {self.source_tolerance} (and, ranking by reverse_accuracy, "
+                                 f"target_score >= source_only's); source_only unless one gains more than "
+                                 f"{self.margin}"}

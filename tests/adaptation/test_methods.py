@@ -99,3 +99,23 @@ def test_adabn_runs_without_source(source_weights, shift_task):
     _, _, target_x, _ = shift_task
     history, info = AdaBN().adapt(AdaptationSession(model, None, target_x))
     assert history.epoch == [] and info["batch_norm_layers"] == 3
+
+
+def test_distribution_alignment_spreads_collapsed_pseudo_labels(source_weights):
+    import tensorflow as tf
+
+    from keras_transfer.adaptation.pseudo_label import PseudoLabelTrainer
+
+    model = source_model(source_weights)
+    identity = lambda x, training=None: x  # noqa: E731
+    # every row favours class 0, but each still ranks its own class second
+    rows = np.array([[0.6, 0.3, 0.1], [0.6, 0.1, 0.3], [0.7, 0.2, 0.1], [0.6, 0.25, 0.15],
+                     [0.6, 0.1, 0.3], [0.5, 0.1, 0.4]], "float32")
+    plain = PseudoLabelTrainer(model, identity, identity, 0.5, 1.0, alignment=0.0)
+    aligned = PseudoLabelTrainer(model, identity, identity, 0.5, 1.0, alignment=0.5)
+    assert set(plain.align(tf.constant(rows)).numpy().argmax(1)) == {0}
+    for _ in range(5):
+        labels = aligned.align(tf.constant(rows)).numpy()
+    np.testing.assert_allclose(labels.sum(1), 1.0, rtol=1e-5)
+    assert set(labels.argmax(1)) == {0, 1, 2}
+    np.testing.assert_allclose(aligned.target_mean.numpy(), rows.mean(0), atol=0.05)
