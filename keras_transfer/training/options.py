@@ -331,7 +331,7 @@ class FineTuneOptions(BaseModel):
         "``adapt``. In a recipe: ``data.unlabeled``.")
     adapt: _checked(_adapt, {"type": "string", "enum": list(METHOD_NAMES)}, nullable=True) = _field(
         None,
-        '``"adabn"``, ``"shift_bias"``, ``"pseudo_label"``, ``"dann"``, ``"auto"``, a '
+        '``"adabn"``, ``"shift_bias"``, ``"pseudo_label"``, ``"cluster_label"``, ``"dann"``, ``"auto"``, a '
         "``keras_transfer.adaptation.Adaptation`` or None. After the other stages, adapt the model to the "
         "unlabelled target inputs ``unlabeled`` (``keras_transfer.adaptation``): what it learnt is folded into the "
         "model and its extra layers dropped, so the model saves and exports as before. ``history.adaptation`` "
