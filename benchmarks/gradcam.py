@@ -71,9 +71,11 @@ def make_shapes(n, seed):
         draw = ImageDraw.Draw(image)
         for _ in range(14):
             points = [tuple(int(v) for v in rng.integers(0, SIZE, 2)) for _ in range(2)]
-            draw.line(points, fill=tuple(int(v) for v in rng.integers(0, 256, 3)), width=int(rng.integers(round(scale), round(3 * scale) + 1)))
+            fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+            draw.line(points, fill=fill, width=int(rng.integers(round(scale), round(3 * scale) + 1)))
         for _ in range(30):
-            x, y, s = (int(v) for v in (*rng.integers(0, SIZE, 2), rng.integers(round(2 * scale), round(6 * scale) + 1)))
+            x, y = (int(v) for v in rng.integers(0, SIZE, 2))
+            s = int(rng.integers(round(2 * scale), round(6 * scale) + 1))
             draw.ellipse((x, y, x + s, y + s), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
         side = int(rng.integers(round(36 * scale), round(48 * scale) + 1))
         x0, y0 = (int(v) for v in rng.integers(0, SIZE - side, 2))

@@ -56,11 +56,11 @@ def explained_scores(head, logits):
     multi-label (sigmoid) head's logits as they are.
 
     A softmax is unchanged when the same amount is added to every logit, so the part of ``W[:, c] · features`` that
-    all classes share (e.g. the mean over the classes of the output kernel's random initialisation, which
-    cross-entropy gradients never change: they sum to zero over the classes) moves no probability. Left in, its
-    heatmap (large wherever the features are large, whatever the class) is added to every class's heatmap; the
-    centred logit keeps only what separates the class from the others (for two classes: half the logit
-    difference).
+    all classes share (e.g. what is left of the mean over the classes of the output kernel's random initialisation;
+    nothing in the loss removes it, as cross-entropy gradients sum to zero over the classes) moves no probability.
+    Left in, its heatmap (large wherever the features are large, whatever the class) is added to every class's
+    heatmap; the centred logit keeps only what separates the class from the others (for two classes: half the
+    logit difference).
 
     Args:
         head: keras_transfer.heads.ClassificationHead.
@@ -148,10 +148,11 @@ def grad_cam(model, images, class_ids=None, *, layer: Optional[str] = None, batc
     target layer's feature maps and the network's output), the backbone's pooling, the optional shift layer and
     the head. The score is the explained class's logit (before the softmax, as in the paper: a saturated
     probability has no gradient), centred on the mean logit for a softmax head (``explained_scores``: the part all
-    classes share moves no probability, and it would add the same class-blind heatmap to every class); the maps are weighted by its spatially averaged gradient, summed over channels
-    and passed through a ReLU. They are interpolated bilinearly at every raw-image pixel with each feature cell
-    placed where it sits on the input (``feature_grid``: strided convolutions shift the grid by up to half a cell
-    from where a plain resize puts it) and scaled to a peak of 1.
+    classes share moves no probability, and it would add the same class-blind heatmap to every class); the maps
+    are weighted by its spatially averaged gradient, summed over channels and passed through a ReLU. They are
+    interpolated bilinearly at every raw-image pixel with each feature cell placed where it sits on the input
+    (``feature_grid``: strided convolutions shift the grid by up to half a cell from where a plain resize puts it)
+    and scaled to a peak of 1.
 
     Args:
         model: keras_transfer.TransferModel on an image backbone with a classification head (live or reloaded).
