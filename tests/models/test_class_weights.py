@@ -73,6 +73,17 @@ def test_focal_loss_is_keras_focal_on_one_hot_labels(x):
     assert float(model.loss(Y, predictions)) == pytest.approx(float(focal(np.eye(3)[Y], predictions)), rel=1e-5)
 
 
+def test_focal_with_auto_weights_is_keras_focal_with_a_class_balanced_alpha(x):
+    """``loss="focal", class_weight="auto"``: Keras' focal loss with a per-class ``alpha`` of the balanced weights
+    (times its default 0.25), the inverse-frequency alpha Keras' docs suggest for several classes."""
+    model = _model()
+    _fit(model, (x, Y), loss="focal", class_weight="auto")
+    weights = len(Y) / (3 * np.bincount(Y))
+    predictions = model.predict(x, verbose=0)
+    focal = keras.losses.CategoricalFocalCrossentropy(alpha=list(0.25 * weights))
+    assert float(model.loss(Y, predictions)) == pytest.approx(float(focal(np.eye(3)[Y], predictions)), rel=1e-5)
+
+
 def test_multi_task_auto_skips_missing_labels_per_task(x):
     keras.utils.set_random_seed(4)
     backbone = kt.backbones.get(register_tiny_backbone(), weights=None, input_shape=(16, 16), train_bn=False)
