@@ -34,3 +34,17 @@ def test_folds_are_stratified_and_probe_checks_arguments():
         linear_probe_score(np.zeros((10, 2)), labels[:10], folds=1)
     with pytest.raises(InvalidConfigError, match="k=0"):
         knn_score(np.zeros((10, 2)), labels[:10], k=0)
+
+
+def test_probe_with_fewer_examples_than_features_matches_a_direct_ridge_solve():
+    from keras_transfer.selection.linear_probe import RIDGE_GRID, _solve_grid
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 300)) * (rng.random(300) < 0.5)  # n < d, half the features constant zero
+    targets, test = np.eye(3)[rng.integers(0, 3, 40)], rng.normal(size=(10, 300))
+    mean, std = x.mean(0), x.std(0) + 1e-8
+    a, b = (x - mean) / std, (test - mean) / std
+    scale = np.trace(a.T @ a) / a.shape[1]
+    for ridge, predicted in zip(RIDGE_GRID, _solve_grid(x, targets, test)):
+        weights = np.linalg.solve(a.T @ a + ridge * scale * np.eye(300), a.T @ (targets - targets.mean(0)))
+        np.testing.assert_allclose(predicted, b @ weights + targets.mean(0), atol=1e-8)
