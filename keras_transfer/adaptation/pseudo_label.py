@@ -66,7 +66,10 @@ class PseudoLabel(Adaptation):
     Under a shift the source model tends to put most target images in a few classes, and plain thresholded
     self-training then collapses onto them (the benchmark measured every target image in one class). By default
     the weak-view probabilities are *distribution-aligned* first (``alignment``, ReMixMatch): divided by the
-    running mean of the target predictions and renormalised, which balances the pseudo-labels over the classes.
+    running mean of the target predictions and renormalised, which pushes the pseudo-labels toward balance over
+    the classes. Measured (``python -m benchmarks adaptation``): from a 10–36 % source model it did not prevent
+    the collapse (every target image ended in one class, with or without alignment, at threshold 0.8 or 0.95);
+    ``ClusterLabel`` is the class-balanced self-labelling that gained there.
 
     Args:
         threshold: float in (0, 1]. Confidence a pseudo-label needs (FixMatch: 0.95).
