@@ -67,9 +67,9 @@ class PseudoLabel(Adaptation):
     self-training then collapses onto them (the benchmark measured every target image in one class). By default
     the weak-view probabilities are *distribution-aligned* first (``alignment``, ReMixMatch): divided by the
     running mean of the target predictions and renormalised, which pushes the pseudo-labels toward balance over
-    the classes. Measured (``python -m benchmarks adaptation``): from a 10–36 % source model it did not prevent
-    the collapse (every target image ended in one class, with or without alignment, at threshold 0.8 or 0.95);
-    ``ClusterLabel`` is the class-balanced self-labelling that gained there.
+    the classes. Measured (``python -m benchmarks adaptation``): from a 15–36 % source model it did not prevent
+    the collapse (every target image ended in one class; on the validation shift likewise without alignment, at
+    threshold 0.8, or with light strong views); ``ClusterLabel`` is the class-balanced self-labelling that gained.
 
     Args:
         threshold: float in (0, 1]. Confidence a pseudo-label needs (FixMatch: 0.95).
