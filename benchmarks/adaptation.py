@@ -152,7 +152,7 @@ def run(shifts=None, seeds=SEEDS) -> dict:
             "methods": "defaults of keras_transfer.adaptation (AdaBN(refit_head=True: source statistics, head "
                        "refitted 10 epochs, then target statistics); ShiftBiasAlignment(coral=1); "
                        "PseudoLabel(threshold=0.95, light/strong presets, distribution alignment 0.9, last "
-                       "backbone group trains); ClusterLabel(target_weight=1, rounds=2: head only); DANN(scale=1, "
+                       "backbone group trains); ClusterLabel(target_weight=1, rounds=2, head rate 3e-3: head only); DANN(scale=1, "
                        "last backbone group trains); AutoAdaptation() over all five)",
         },
         "shifts": {},

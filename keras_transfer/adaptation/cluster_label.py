@@ -119,7 +119,8 @@ class ClusterLabel(Adaptation):
         target_weight: float ≥ 0. Weight of the target term.
         rounds: int ≥ 1. Centroid refinement rounds per labelling.
         adabn: bool. Start from the AdaBN-adapted model.
-        learning_rate: float or None. The head's rate (None: 1e-3).
+        learning_rate: float or None. The head's rate (None: 3e-3, chosen among 1e-3, 3e-3 and 1e-2 on the
+            adaptation benchmark's validation shift, ``python -m benchmarks adaptation_validation``).
 
     Examples:
     >>> keras_transfer.adaptation.ClusterLabel().name
@@ -156,7 +157,7 @@ class ClusterLabel(Adaptation):
         relabel = _Relabel(trainer, target, self.rounds)
         dataset, steps = _paired_features(source, np.asarray(source_y), target, session.batch_size, session.seed,
                                           session.start, session.end)
-        history = session.fit(trainer, dataset, steps, self.learning_rate or 1e-3, callbacks=[relabel])
+        history = session.fit(trainer, dataset, steps, self.learning_rate or 3e-3, callbacks=[relabel])
         info.update(label_change=relabel.changed, class_counts=relabel.class_counts)
         if info.get("source_accuracy") is not None:  # the head moved: its source accuracy under source statistics
             check = session.source_check_data()
