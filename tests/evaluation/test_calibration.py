@@ -20,6 +20,27 @@ def test_fit_temperature_recovers_the_temperature_the_labels_were_drawn_with():
     assert fit_temperature(model_p, labels) == pytest.approx(2.5, rel=0.1)
 
 
+@pytest.mark.parametrize("spread", [1.0, 5.0, 10.0])
+def test_fit_temperature_is_the_nll_minimum_on_the_logits(spread):
+    """From float32 softmax outputs, the same temperature as a dense search of the NLL on the float64 logits (while
+    the logit gaps stay within float32's range: past ~87 the softmax output has lost them)."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, spread, (2000, 10))
+    labels = rng.integers(0, 10, 2000)
+    logits[np.arange(1500), labels[:1500]] += 2 * spread  # 75 % right; over-confident for large spreads
+    shifted = logits - logits.max(1, keepdims=True)
+    probabilities = (np.exp(shifted) / np.exp(shifted).sum(1, keepdims=True)).astype("float32")
+
+    def nll(temperature):
+        scaled = logits / temperature
+        scaled -= scaled.max(1, keepdims=True)
+        return np.mean(np.log(np.exp(scaled).sum(1)) - scaled[np.arange(2000), labels])
+
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 4001))
+    best = grid[np.argmin([nll(t) for t in grid])]
+    assert fit_temperature(probabilities, labels) == pytest.approx(best, rel=2e-3)
+
+
 @pytest.fixture(scope="module")
 def overconfident(square_images):
     """A tiny model on noisy labels whose logits are then multiplied by 6: right 80 % of the time, sure always."""
