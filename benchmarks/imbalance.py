@@ -1,4 +1,4 @@
-"""Long-tailed Animal-MNIST: the default loss vs ``class_weight="auto"`` vs ``loss="focal"``, side by side.
+"""Long-tailed Animal-MNIST: the default loss vs ``class_weight="auto"`` vs ``loss="focal"`` vs both, side by side.
 
 The training split keeps ``HEAD`` images of the first class down to ``TAIL`` of the last, geometrically
 (``round(HEAD * (TAIL / HEAD) ** (c / 9))`` for class ``c``: 100, 77, 60, 46, 36, 28, 22, 17, 13, 10), from the
@@ -26,6 +26,8 @@ SETTINGS = {
     "default": {},
     'class_weight="auto"': {"class_weight": "auto"},
     'loss="focal"': {"loss": "focal"},
+    # Keras' focal loss with a class-balanced per-class alpha (tests/models/test_class_weights.py)
+    'loss="focal", class_weight="auto"': {"loss": "focal", "class_weight": "auto"},
 }
 
 
