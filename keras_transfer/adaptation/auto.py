@@ -13,20 +13,29 @@ __all__ = ["AutoAdaptation", "select"]
 
 
 def select(candidates: dict, source_tolerance: float, margin: float) -> str:
-    """The method to keep, by label-free signals only.
+    """The method to keep, by label-free signals only: both signals must agree that a method helped.
 
-    A candidate is eligible when its source accuracy is at most ``source_tolerance`` below the source model's
-    (the guard against negative transfer: a method that broke the classifier on the source is out) and, when
-    the selection score is reverse validation, its information-maximisation target score is not below the source
-    model's (a method that leaves target predictions less confident or less diverse than before is not trusted,
-    however its reverse validation reads). Among the eligible, the highest *selection score* wins, and only if it
-    beats the source model's by more than ``margin``: the reverse-validation accuracy where every candidate has
-    one (a TransferModel with source labels), else the information-maximisation target score.
+    A candidate is eligible when
+
+    - its source accuracy is at most ``source_tolerance`` below the source model's (a method that broke the
+      classifier on the source is out), and
+    - *every* label-free target signal it has beats the source model's by more than ``margin``: the
+      information-maximisation target score (confident and diverse target predictions) and, where every candidate
+      has one (a TransferModel with labelled source data), the reverse-validation accuracy (its target predictions
+      carry the source's classes). One signal alone is easy to fool: self-training raises the target score with
+      confident wrong labels, DANN's aligned features raise reverse validation while its labels drift.
+
+    Among the eligible, the highest sum of those signals wins; with none eligible, the source model is kept.
+    This rule was chosen on the validation shifts of ``benchmarks/adaptation_validation.py`` only (2 shifts ×
+    3 seeds; the rule then never fell below the source model and kept the highest mean gain of the rules tried:
+    +11.1 points, vs +10.1 for the previous rule (the highest reverse validation among candidates whose target
+    score did not fall) and +7.3 for the highest target score among the same eligible candidates; the
+    default margin 0.05 is the largest round one that changes none of its choices there).
 
     Args:
         candidates: ``{name: signals}`` with ``"source_only"`` among them (``measure``'s dicts).
         source_tolerance: float. Source-accuracy drop allowed.
-        margin: float. Score gain required over the source model.
+        margin: float. Gain over the source model each signal needs.
 
     Returns:
         str: a candidate name, ``"source_only"`` when none is convincing.
@@ -36,30 +45,32 @@ def select(candidates: dict, source_tolerance: float, margin: float) -> str:
     >>> signals = {"source_only": {"source_accuracy": 0.9, "target_score": 0.2},
     ...            "a": {"source_accuracy": 0.5, "target_score": 0.9},   # broke the source classifier
     ...            "b": {"source_accuracy": 0.89, "target_score": 0.6}}
-    >>> select(signals, source_tolerance=0.02, margin=0.01)
+    >>> select(signals, source_tolerance=0.02, margin=0.05)
     'b'
     >>> signals = {"source_only": {"source_accuracy": 0.9, "target_score": 0.2, "reverse_accuracy": 0.4},
-    ...            "c": {"source_accuracy": 0.9, "target_score": 0.1, "reverse_accuracy": 0.6}}  # less sure
-    >>> select(signals, source_tolerance=0.02, margin=0.01)
+    ...            "c": {"source_accuracy": 0.9, "target_score": 0.1, "reverse_accuracy": 0.6},  # less sure
+    ...            "d": {"source_accuracy": 0.9, "target_score": 0.5, "reverse_accuracy": 0.42}}  # too little
+    >>> select(signals, source_tolerance=0.02, margin=0.05)
     'source_only'
     """
-    key = "reverse_accuracy" if all(c.get("reverse_accuracy") is not None for c in candidates.values()) \
-        else "target_score"
+    keys = ["target_score"]
+    if all(c.get("reverse_accuracy") is not None for c in candidates.values()):
+        keys.append("reverse_accuracy")
     base = candidates["source_only"]
-    best, best_score = "source_only", base.get(key)
-    if best_score is None:
-        return best
+    if any(base.get(key) is None for key in keys):
+        return "source_only"
+    best, best_score = "source_only", None
     for name, signals in candidates.items():
-        if name == "source_only" or signals.get(key) is None:
+        if name == "source_only" or any(signals.get(key) is None for key in keys):
             continue
         source, base_source = signals.get("source_accuracy"), base.get("source_accuracy")
         if source is not None and base_source is not None and source < base_source - source_tolerance:
             continue
-        score, base_score = signals.get("target_score"), base.get("target_score")
-        if key == "reverse_accuracy" and score is not None and base_score is not None and score < base_score:
+        if any(signals[key] <= base[key] + margin for key in keys):
             continue
-        if signals[key] > best_score + (margin if best == "source_only" else 0.0):
-            best, best_score = name, signals[key]
+        score = sum(signals[key] for key in keys)
+        if best_score is None or score > best_score:
+            best, best_score = name, score
     return best
 
 
@@ -69,16 +80,16 @@ class AutoAdaptation(Adaptation):
     Every candidate starts from the weights the run's last stage left, runs its own adaptation with the session's
     budget, and is measured by ``measure``: its source accuracy (validation split, else a slice of the training
     data), the information-maximisation score of its target predictions and the reverse-validation accuracy
-    (its target predictions as labels for a linear classifier scored on the source). ``select`` keeps the
-    best-scoring candidate (reverse validation, else the target score) whose source accuracy stays within
-    ``source_tolerance`` of the source model's, or the source model itself when no candidate beats its score
-    by ``margin``. Candidates that cannot adapt this model (``check``) are
+    (its target predictions as labels for a linear classifier scored on the source). ``select`` keeps, among the
+    candidates whose source accuracy stays within ``source_tolerance`` of the source model's and whose target
+    score *and* reverse validation both beat the source model's by more than ``margin``, the one with the
+    highest sum of the two, else the source model itself. Candidates that cannot adapt this model (``check``) are
     skipped and named in the report. The report lists every candidate's signals.
 
     Args:
         candidates: method names or ``Adaptation`` instances tried, in order.
         source_tolerance: float ≥ 0. Allowed source-accuracy drop.
-        margin: float ≥ 0. Target-score gain a method needs over the source model.
+        margin: float ≥ 0. Gain over the source model each label-free target signal needs.
         keep_candidates: bool. Keep each candidate's adapted weights in ``candidate_weights`` (for benchmarks
             that evaluate every candidate; memory: one copy of the model per candidate).
 
@@ -93,7 +104,7 @@ class AutoAdaptation(Adaptation):
     needs_source = False  #: candidates that need the labelled source arrays are skipped without them
 
     def __init__(self, candidates: Sequence = ("adabn", "shift_bias", "pseudo_label", "cluster_label", "dann"),
-                 source_tolerance: float = 0.02, margin: float = 0.01, keep_candidates: bool = False):
+                 source_tolerance: float = 0.02, margin: float = 0.05, keep_candidates: bool = False):
         super().__init__()
         self.candidates = [get(candidate) for candidate in candidates]
         if not self.candidates or any(isinstance(c, AutoAdaptation) for c in self.candidates):
@@ -150,7 +161,6 @@ class AutoAdaptation(Adaptation):
             {"source_only": (snapshot, mode), **{n: (w, m) for n, (w, m, _) in adapted.items()}}
             if self.keep_candidates else None)
         return history, {"method": self.name, "selected": selected, "candidates": signals, "skipped": skipped,
-                         "rule": f"highest reverse_accuracy (else target_score) among candidates with source_accuracy "
-                                 f">= source_only's - {self.source_tolerance} (and, ranking by reverse_accuracy, "
-                                 f"target_score >= source_only's); source_only unless one gains more than "
-                                 f"{self.margin}"}
+                         "rule": f"among candidates with source_accuracy >= source_only's - {self.source_tolerance} "
+                                 f"whose target_score and reverse_accuracy (where measured) both exceed source_only's "
+                                 f"by more than {self.margin}: the highest sum of the two; else source_only"}
