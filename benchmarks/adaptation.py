@@ -12,8 +12,8 @@ adaptation stage with no target label used for training or model selection:
   (3x3 binomial kernel, twice) and colour-tinted (RGB = grey * (1.0, 0.6, 0.3) + (0, 40, 80)). Unlabelled target:
   1,000 other Animal-MNIST training images, shifted; test: the 2,000 test images, shifted.
 
-``auto``'s rule was chosen on a third, *validation* shift (``benchmarks/adaptation_validation.py``: MNIST-5k ->
-inverted, noisy, green-tinted MNIST), never on these two.
+``auto``'s rule was chosen on two other, *validation* shifts (``benchmarks/adaptation_validation.py``: MNIST-5k ->
+inverted, noisy, green-tinted MNIST; Animal-MNIST -> rotated, low-contrast Animal-MNIST), never on these two.
 
 For every seed, one ``fine_tune(adapt=AutoAdaptation(keep_candidates=True))`` call trains the source model
 (``SOURCE_EPOCHS`` head epochs on cached features) and runs every method from that same source model with the
