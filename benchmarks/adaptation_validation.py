@@ -92,4 +92,21 @@ def summary(results: dict) -> str:
                                            "# Adaptation: the validation shifts (for auto's rule only)", 1)
     if "validation_shifts" in results["settings"]:
         text += f"\nValidation shifts: {results['settings']['validation_shifts']}.\n"
+    text += ("\nThe `auto` rows above are the rule in force when this ran (the highest reverse validation among "
+             "candidates within 2 source points whose target score did not fall). The current rule "
+             "(`keras_transfer.adaptation.auto.select` with `AutoAdaptation`'s defaults), replayed on the same "
+             "recorded label-free signals:\n\n| shift | kept per seed | points over source only per seed | mean |\n"
+             "|---|---|---|---|\n")
+    for shift, rows in replay(results, _current_rule).items():
+        gains = [100 * gain for _, _, gain in rows]
+        text += (f"| {shift} | {', '.join(kept for _, kept, _ in rows)} | "
+                 f"{', '.join(f'{g:+.1f}' for g in gains)} | {sum(gains) / len(gains):+.1f} |\n")
     return text
+
+
+def _current_rule(signals):
+    from keras_transfer.adaptation import AutoAdaptation
+    from keras_transfer.adaptation.auto import select
+
+    auto = AutoAdaptation()
+    return select(signals, auto.source_tolerance, auto.margin)
