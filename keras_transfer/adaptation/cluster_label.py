@@ -70,6 +70,8 @@ class ClusterLabelTrainer(AdaptationTrainer):
     """One step on cached features: the head's loss on a labelled source batch plus ``target_weight`` times its
     loss on a target batch against the current centroid labels (``labels``, refreshed every epoch)."""
 
+    trains_backbone = False  # cached features
+
     def __init__(self, model, n_target: int, target_weight: float, **kwargs):
         super().__init__(model, **kwargs)
         self.labels = tf.Variable(tf.zeros([n_target], "int64"), trainable=False, name="centroid_labels")

@@ -82,7 +82,8 @@ class DANN(Adaptation):
         scale: float > 0. Final factor of the reversed gradient (λ).
         hidden_units: int. Width of the domain classifier.
         domain_weight: float > 0. Weight of the domain loss.
-        learning_rate: float or None. None: the run's head rate.
+        learning_rate: float or None. The rate of the head and the method's own layers (None: the run's
+            head rate); unfrozen backbone groups train at the run's stage-2 rate (``fine_tune_lr``).
         min_unfrozen_groups: int.
 
     Examples:

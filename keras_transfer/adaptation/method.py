@@ -95,7 +95,9 @@ class Adaptation:
     source accuracy is the source model's.
 
     Args:
-        learning_rate: float or None. The rate of a training method (None: the run's head rate).
+        learning_rate: float or None. The rate of a training method's head and own layers (None: the run's
+            head rate). Backbone groups it trains take the session's ``backbone_learning_rate`` (in
+            ``fine_tune``: the stage-2 rate).
         min_unfrozen_groups: int. Backbone layer groups a training method trains at least (more when the run's
             last stage unfroze more).
     """

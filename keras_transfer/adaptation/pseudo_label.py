@@ -77,7 +77,8 @@ class PseudoLabel(Adaptation):
         strong: augmentation preset or config of the strong view.
         unlabeled_weight: float ≥ 0. Weight of the target term (FixMatch's λ_u = 1).
         alignment: float in [0, 1). Momentum of the running target mean of distribution alignment (0: none).
-        learning_rate: float or None. None: the run's head rate.
+        learning_rate: float or None. The rate of the head and the method's own layers (None: the run's
+            head rate); unfrozen backbone groups train at the run's stage-2 rate (``fine_tune_lr``).
         min_unfrozen_groups: int. Backbone groups that train at least.
 
     Examples:

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_transfer.errors import InvalidConfigError
+from keras_transfer.optimizers.discriminative import group_optimizer
 from keras_transfer.optimizers.factory import make_optimizer
 
 __all__ = ["AdaptationSession", "batched_features", "paired_dataset", "target_dataset"]
@@ -90,7 +91,11 @@ class AdaptationSession:
         seed: int. Batch order and augmentation draws.
         start: int. The stage's first epoch (epochs continue the run's count).
         epochs: int. The adaptation budget in epochs (one pass over the target inputs each).
-        learning_rate: float. The rate of methods that train (each may override it).
+        learning_rate: float. The rate of methods that train (each may override it): the head's and the method's
+            own layers' (a domain classifier, a shift layer).
+        backbone_learning_rate: float or None. The rate of the backbone groups a method trains (unfrozen by the
+            run, or by the method's ``min_unfrozen_groups``); None: ``learning_rate``. ``fine_tune`` passes its
+            stage-2 rate, so pretrained layers train at the rate the run chose for them, not at the head's.
         optimizer: an optimizer name, instance or callable, as ``fine_tune(optimizer=...)``.
         callbacks: callable returning the callbacks of each ``fit`` (the user's and the NaN guard).
         verbose: passed to ``fit``.
@@ -107,12 +112,14 @@ class AdaptationSession:
 
     def __init__(self, model, source, target, validation=None, batch_size: int = 32, seed: int = 0, start: int = 0,
                  epochs: int = 3, learning_rate: float = 1e-3, optimizer="adam",
-                 callbacks: Optional[Callable[[], List]] = None, verbose="auto"):
+                 callbacks: Optional[Callable[[], List]] = None, verbose="auto",
+                 backbone_learning_rate: Optional[float] = None):
         self.model, self.target = model, np.asarray(target)
         self.source = None if source is None else (np.asarray(source[0]), _labels(source[1]))
         self.validation = None if validation is None else (np.asarray(validation[0]), _labels(validation[1]))
         self.batch_size, self.seed, self.start, self.epochs = int(batch_size), int(seed), int(start), int(epochs)
         self.learning_rate, self.optimizer, self.verbose = float(learning_rate), optimizer, verbose
+        self.backbone_learning_rate = None if backbone_learning_rate is None else float(backbone_learning_rate)
         self._callbacks = callbacks or (lambda: [])
 
     @property
@@ -148,6 +155,18 @@ class AdaptationSession:
         """Compile ``trainer`` with a fresh optimizer and fit it for the session's epochs; returns the History.
 
         ``callbacks`` (the method's own, e.g. a schedule) come before the run's (the user's, the NaN guard)."""
-        trainer.compile(optimizer=make_optimizer(self.optimizer, learning_rate or self.learning_rate))
+        trainer.compile(optimizer=self.make_optimizer(learning_rate or self.learning_rate,
+                                                      getattr(trainer, "trains_backbone", True)))
         return trainer.fit(dataset, epochs=self.end, initial_epoch=self.start, steps_per_epoch=steps,
                            callbacks=list(callbacks) + list(self._callbacks()), verbose=self.verbose)
+
+    def make_optimizer(self, learning_rate: float, trains_backbone: bool = True):
+        """A fresh optimizer: ``learning_rate`` for everything outside the backbone, and, when backbone groups
+        train (unfrozen, and ``trains_backbone``), ``backbone_learning_rate`` for them (one sub-optimizer per
+        group, ``group_optimizer``)."""
+        backbone = getattr(self.model, "backbone", None)
+        rate = self.backbone_learning_rate
+        if rate is None or rate == learning_rate or not trains_backbone or not getattr(backbone, "trainable_weights", None) \
+                or getattr(backbone, "layer_groups", None) is None:
+            return make_optimizer(self.optimizer, learning_rate)
+        return group_optimizer(self.model, self.optimizer, [rate] * len(backbone.layer_groups), head_lr=learning_rate)

@@ -30,6 +30,8 @@ class MomentAlignmentTrainer(AdaptationTrainer):
         scale, shift: arrays ``(dim,)``. The layer's starting values.
     """
 
+    trains_backbone = False  # cached features
+
     def __init__(self, dim, mean, variance, covariance=None, coral=0.0, scale=None, shift=None, **kwargs):
         super().__init__(None, **kwargs)
         self.shift_layer = DistributionShiftBias(scale=True, name="target_shift")

@@ -38,6 +38,10 @@ class AdaptationTrainer(keras.Model):
         **kwargs: base ``keras.Model`` arguments.
     """
 
+    #: whether the loss reaches the backbone's variables (False: the step works on cached backbone features),
+    #: so ``AdaptationSession.fit`` gives unfrozen backbone groups their own, lower rate only when they train
+    trains_backbone = True
+
     def __init__(self, model=None, **kwargs):
         super().__init__(**kwargs)
         self.adapted = model

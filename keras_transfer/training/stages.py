@@ -176,7 +176,8 @@ class AdaptationStage(Stage):
             validation=data.validation_data if isinstance(data.validation_data, tuple) else None,
             batch_size=options.batch_size, seed=data.shuffle_seed or options.seed or 0, start=self.start,
             epochs=self.epochs, learning_rate=self.learning_rate(runner), optimizer=options.optimizer,
-            callbacks=lambda: runner.user_callbacks + runner.guards(self), verbose=options.verbose)
+            callbacks=lambda: runner.user_callbacks + runner.guards(self), verbose=options.verbose,
+            backbone_learning_rate=runner.plan.resolved[1])
         history, self.report = self.method.run(session)
         return history
 
