@@ -59,7 +59,7 @@ def run() -> dict:
 
     results = None
     for name, data in validation_shifts().items():
-        part = run_shifts({name: data}, seeds=SEEDS)
+        part = run_shifts({name: data}, seeds=SEEDS, source_fine_tune_epochs=(0,))  # head-only source, as when the rule was chosen
         if results is None:
             results = part
         else:
