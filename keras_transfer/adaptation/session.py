@@ -164,9 +164,10 @@ class AdaptationSession:
         """A fresh optimizer: ``learning_rate`` for everything outside the backbone, and, when backbone groups
         train (unfrozen, and ``trains_backbone``), ``backbone_learning_rate`` for them (one sub-optimizer per
         group, ``group_optimizer``)."""
-        backbone = getattr(self.model, "backbone", None)
-        rate = self.backbone_learning_rate
-        if rate is None or rate == learning_rate or not trains_backbone or not getattr(backbone, "trainable_weights", None) \
-                or getattr(backbone, "layer_groups", None) is None:
-            return make_optimizer(self.optimizer, learning_rate)
-        return group_optimizer(self.model, self.optimizer, [rate] * len(backbone.layer_groups), head_lr=learning_rate)
+        template = make_optimizer(self.optimizer, learning_rate)  # float rates, as every stage's optimizer
+        backbone, rate = getattr(self.model, "backbone", None), self.backbone_learning_rate
+        frozen = not trains_backbone or not getattr(backbone, "trainable_weights", None)
+        if rate is None or rate == learning_rate or frozen or getattr(backbone, "layer_groups", None) is None \
+                or isinstance(template, keras.optimizers.MultiOptimizer):
+            return template
+        return group_optimizer(self.model, template, [rate] * len(backbone.layer_groups), head_lr=learning_rate)

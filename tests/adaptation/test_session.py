@@ -64,3 +64,16 @@ def test_trainers_on_cached_features_say_so():
 
     assert AdaptationTrainer.trains_backbone and not ClusterLabelTrainer.trains_backbone
     assert not MomentAlignmentTrainer.trains_backbone
+
+
+def test_optimizer_instance_with_a_schedule_still_splits_the_rates(source_weights, shift_task):
+    import keras
+
+    model = source_model(source_weights)
+    model.backbone.set_mode(1)
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, decay_steps=10, decay_rate=0.9)
+    run = session(model, shift_task, optimizer=keras.optimizers.SGD(schedule, momentum=0.5),
+                  backbone_learning_rate=1e-4)
+    optimizer = run.make_optimizer(1e-2)  # no error in the adaptation stage, after the run's other stages
+    assert get_learning_rates(optimizer)["head"] == pytest.approx(1e-2)
+    assert {type(o).__name__ for o in optimizer.optimizers} == {"SGD"}
