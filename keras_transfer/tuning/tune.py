@@ -24,7 +24,7 @@ from keras_transfer.atomic import write_file, write_json
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.tuning.space import SearchSpace
 
-__all__ = ["ALGORITHMS", "TuneResult", "initial_points", "tune"]
+__all__ = ["ALGORITHMS", "TuneResult", "tune"]
 
 ALGORITHMS = ("bayesian", "hyperband")
 
@@ -79,37 +79,14 @@ def _check_study(study_dir, base, space):
                 )
 
 
-def initial_points(trials: int, dimensions: int) -> int:
-    """Random trials before the Gaussian process proposes any: KerasTuner's default, three per dimension, capped
-    at half the study (with the default 3 × dimensions a 7-key space would spend all 20 trials at random).
-
-    Examples:
-    >>> from keras_transfer.tuning.tune import initial_points
-    >>> initial_points(20, 7), initial_points(100, 7), initial_points(4, 1)
-    (10, 21, 3)
-    """
-    return max(3, min(3 * dimensions, trials // 2))
-
-
-def _oracle(algorithm, objective, trials, max_epochs, seed, dimensions=1):
+def _oracle(algorithm, objective, trials, max_epochs, seed):
     import keras_tuner
 
     target = keras_tuner.Objective(objective[0], "max" if objective[1] else "min")
     if algorithm == "bayesian":
-
-        class BaseFirstBayesianOracle(keras_tuner.oracles.BayesianOptimizationOracle):
-            """The study's first trial runs the base config's values (the search space's defaults), so the best
-            trial is never one that scores below the config the user started from; then KerasTuner's search."""
-
-            def populate_space(self, trial_id):
-                if not self.trials:
-                    return {"status": "RUNNING",
-                            "values": {hp.name: hp.default for hp in self.hyperparameters.space}}
-                return super().populate_space(trial_id)
-
         try:
-            return BaseFirstBayesianOracle(target, max_trials=trials, seed=seed, max_consecutive_failed_trials=trials,
-                                           num_initial_points=initial_points(trials, dimensions))
+            return keras_tuner.oracles.BayesianOptimizationOracle(target, max_trials=trials, seed=seed,
+                                                                  max_consecutive_failed_trials=trials)
         except ImportError as error:
             raise InvalidConfigError(
                 f"Bayesian optimisation needs scipy and scikit-learn ({error}). Received: algorithm='bayesian'. "
@@ -164,10 +141,8 @@ def tune(config, space, trials: int = 20, study_dir=None, *, algorithm: str = "b
             ``backbone.name``, ...
         trials: int ≥ 1. Trials in the study (a resumed study counts the finished ones).
         study_dir: str or None. The study folder; None: ``<output_dir>/<name>-study``.
-        algorithm: ``"bayesian"`` (Gaussian-process Bayesian optimisation: the first trial runs the base
-            config's values, then random trials up to ``initial_points``, then the Gaussian process's proposals)
-            or ``"hyperband"`` (budgets of epochs; the largest is the base config's head + fine-tune epochs; each
-            trial trains from scratch).
+        algorithm: ``"bayesian"`` (Gaussian-process Bayesian optimisation) or ``"hyperband"`` (budgets of
+            epochs; the largest is the base config's head + fine-tune epochs; each trial trains from scratch).
         objective: str. A metric logged on the validation split; ``*loss*`` is minimised, anything else maximised.
         early_stopping: bool. Stop a trial whose objective falls below the median of earlier trials at the same
             epoch (from the end of stage 1 on, or after ``grace_epochs``).
@@ -221,8 +196,7 @@ def tune(config, space, trials: int = 20, study_dir=None, *, algorithm: str = "b
     from keras_transfer.tuning.recipe_tuner import RecipeTuner
 
     max_epochs = max(1, base["stages"]["head_epochs"] + base["stages"]["fine_tune_epochs"])
-    oracle = _oracle(algorithm, (objective, maximize), trials, max_epochs, base["seed"] if seed is None else seed,
-                     len(space.to_dict()))
+    oracle = _oracle(algorithm, (objective, maximize), trials, max_epochs, base["seed"] if seed is None else seed)
     tuner = RecipeTuner(oracle, space, base, study_dir, objective=objective, maximize=maximize,
                         early_stopping=early_stopping, grace_epochs=grace_epochs,
                         max_epochs=max_epochs if algorithm == "hyperband" else None, quiet=quiet,

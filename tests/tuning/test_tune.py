@@ -37,7 +37,6 @@ def test_interrupted_study_resumes_to_completion(tmp_path):
 
     result = tune(config, SPACE, trials=2, study_dir=study, early_stopping=False)
     assert [r["trial_id"] for r in result.trials] == ["0", "1"]
-    assert result.trials[0]["values"] == {"optimizer.head_lr": 0.01, "label_smoothing": None}  # the base config
     assert all(r["status"] == "complete" and r["epochs"] == 2 for r in result.trials)
     resumed = json.loads((study / "trials" / "1" / "status.json").read_text())
     assert resumed["state"] == "complete" and resumed["resumed_from_state"] == "interrupted"
