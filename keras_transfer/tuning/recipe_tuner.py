@@ -29,6 +29,8 @@ def trial_config(base: dict, space, values: dict, *, study_dir: str, trial_id: s
 
     Args:
         base: dict. The resolved base config.
+        defaults: dict or None. The config whose values the search space starts from (``search_defaults(base)``:
+            rates written as numbers); None: ``base``.
         space: SearchSpace.
         values: dict. KerasTuner values (``tuner/epochs`` sets the epoch budget under Hyperband).
         study_dir: str.
@@ -61,6 +63,8 @@ class RecipeTuner:
         oracle: a ``keras_tuner`` oracle.
         space: SearchSpace.
         base: dict. The resolved base config.
+        defaults: dict or None. The config whose values the search space starts from (``search_defaults(base)``:
+            rates written as numbers); None: ``base``.
         study_dir: str.
         objective: str. The logged metric the oracle optimises (``val_accuracy``, ``val_loss``...).
         maximize: bool.
@@ -73,8 +77,9 @@ class RecipeTuner:
     """
 
     def __init__(self, oracle, space, base, study_dir, *, objective, maximize, early_stopping=True,
-                 grace_epochs=None, max_epochs=None, quiet=True, callbacks=None):
-        self.settings = dict(space=space, base=base, study_dir=study_dir, objective=objective, maximize=maximize,
+                 grace_epochs=None, max_epochs=None, quiet=True, callbacks=None, defaults=None):
+        self.settings = dict(space=space, base=base, defaults=base if defaults is None else defaults,
+                             study_dir=study_dir, objective=objective, maximize=maximize,
                              early_stopping=early_stopping, grace_epochs=grace_epochs, max_epochs=max_epochs,
                              quiet=quiet, callbacks=list(callbacks or []))
         self.oracle = oracle
@@ -87,7 +92,7 @@ class RecipeTuner:
 
         class SpaceModel(keras_tuner.HyperModel):
             def build(self, hp):
-                space.define(hp, settings["base"])
+                space.define(hp, settings["defaults"])
 
         class _RecipeTuner(_tuner_base()):
             records_file = os.path.join(settings["study_dir"], "trials.json")

@@ -92,6 +92,14 @@ class Parameter:
         return hp.Float(self.key, float(self.low), float(self.high), step=self.step, sampling=self.sampling,
                         default=float(default) if inside else None)
 
+    def holds(self, value) -> bool:
+        """Whether ``value`` is one of the choices / inside the range (so a trial can run it exactly)."""
+        if self.kind == "choice":
+            return self.encode(value) in [self.encode(choice) for choice in self.choices]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not self.low <= value <= self.high:
+            return False
+        return self.kind == "float" or float(value).is_integer()
+
     def decode(self, value):
         """The recipe value of a KerasTuner value."""
         if self.kind == "choice":
@@ -177,6 +185,17 @@ class SearchSpace:
         """Declare every parameter on ``hp``, defaulting to the base config's values."""
         for key, parameter in self.parameters.items():
             parameter.define(hp, _value_at(base, key.split(".")))
+
+    def holds(self, base: dict) -> bool:
+        """Whether every key's value in ``base`` is a point of the space (then a trial can run ``base`` itself).
+
+        Examples:
+        >>> from keras_transfer.tuning.space import SearchSpace
+        >>> space = SearchSpace.coerce({"optimizer.head_lr": {"min": 1e-4, "max": 1e-2}, "label_smoothing": [None, 0.1]})
+        >>> space.holds({"optimizer": {"head_lr": 1e-3}}), space.holds({"optimizer": {"head_lr": None}})
+        (True, False)
+        """
+        return all(parameter.holds(_value_at(base, key.split("."))) for key, parameter in self.parameters.items())
 
     def overrides(self, values: dict) -> list:
         """``[(path parts, recipe value), ...]`` for KerasTuner ``values`` (``tuner/*`` entries left out)."""

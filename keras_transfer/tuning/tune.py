@@ -24,7 +24,7 @@ from keras_transfer.atomic import write_file, write_json
 from keras_transfer.errors import InvalidConfigError
 from keras_transfer.tuning.space import SearchSpace
 
-__all__ = ["ALGORITHMS", "TuneResult", "tune"]
+__all__ = ["ALGORITHMS", "TuneResult", "initial_points", "search_defaults", "tune"]
 
 ALGORITHMS = ("bayesian", "hyperband")
 
@@ -79,14 +79,61 @@ def _check_study(study_dir, base, space):
                 )
 
 
-def _oracle(algorithm, objective, trials, max_epochs, seed):
+def initial_points(trials: int, dimensions: int) -> int:
+    """Random trials before the Gaussian process proposes any: KerasTuner's default, three per dimension, capped
+    at half the study (with the default 3 × dimensions a 7-key space would spend all 20 trials at random).
+
+    Examples:
+    >>> from keras_transfer.tuning.tune import initial_points
+    >>> initial_points(20, 7), initial_points(100, 7), initial_points(4, 1)
+    (10, 21, 3)
+    """
+    return max(3, min(3 * dimensions, trials // 2))
+
+
+def search_defaults(base: dict) -> dict:
+    """``base`` with the learning rates ``fine_tune`` would resolve without data written as numbers (under
+    ``optimizer.lr: fixed``, an unset ``head_lr`` is ``DEFAULT_HEAD_LR`` and an unset ``fine_tune_lr`` a tenth of the
+    head's), so a search space over the rates can hold the base config and its first trial run it.
+
+    Examples:
+    >>> from keras_transfer.tuning.tune import search_defaults
+    >>> search_defaults({"optimizer": {"lr": "fixed"}})["optimizer"]
+    {'lr': 'fixed', 'head_lr': 0.001, 'fine_tune_lr': 0.0001}
+    >>> search_defaults({"optimizer": {"lr": "auto"}})["optimizer"]  # the LR finder decides: left unset
+    {'lr': 'auto'}
+    """
+    from keras_transfer.training.stage_plan import DEFAULT_HEAD_LR
+
+    optimizer = dict(base.get("optimizer") or {})
+    if optimizer.get("lr", "fixed") != "auto":
+        if optimizer.get("head_lr") is None:
+            optimizer["head_lr"] = DEFAULT_HEAD_LR
+        if optimizer.get("fine_tune_lr") is None:
+            optimizer["fine_tune_lr"] = optimizer["head_lr"] / 10
+    return {**base, "optimizer": optimizer}
+
+
+def _oracle(algorithm, objective, trials, max_epochs, seed, dimensions=1, base_first=True):
     import keras_tuner
 
     target = keras_tuner.Objective(objective[0], "max" if objective[1] else "min")
     if algorithm == "bayesian":
+
+        class BaseFirstBayesianOracle(keras_tuner.oracles.BayesianOptimizationOracle):
+            """The study's first trial runs the base config's values (the search space's defaults, when the space
+            holds them), so the best trial never scores below the config the user started from; then KerasTuner's
+            search."""
+
+            def populate_space(self, trial_id):
+                if not self.trials and base_first:
+                    return {"status": "RUNNING",
+                            "values": {hp.name: hp.default for hp in self.hyperparameters.space}}
+                return super().populate_space(trial_id)
+
         try:
-            return keras_tuner.oracles.BayesianOptimizationOracle(target, max_trials=trials, seed=seed,
-                                                                  max_consecutive_failed_trials=trials)
+            return BaseFirstBayesianOracle(target, max_trials=trials, seed=seed, max_consecutive_failed_trials=trials,
+                                           num_initial_points=initial_points(trials, dimensions))
         except ImportError as error:
             raise InvalidConfigError(
                 f"Bayesian optimisation needs scipy and scikit-learn ({error}). Received: algorithm='bayesian'. "
@@ -141,8 +188,11 @@ def tune(config, space, trials: int = 20, study_dir=None, *, algorithm: str = "b
             ``backbone.name``, ...
         trials: int ≥ 1. Trials in the study (a resumed study counts the finished ones).
         study_dir: str or None. The study folder; None: ``<output_dir>/<name>-study``.
-        algorithm: ``"bayesian"`` (Gaussian-process Bayesian optimisation) or ``"hyperband"`` (budgets of
-            epochs; the largest is the base config's head + fine-tune epochs; each trial trains from scratch).
+        algorithm: ``"bayesian"`` (Gaussian-process Bayesian optimisation: the first trial runs the base
+            config's values when the space holds them, rates resolved by ``search_defaults``; then random trials
+            up to ``initial_points``, then the Gaussian process's proposals)
+            or ``"hyperband"`` (budgets of epochs; the largest is the base config's head + fine-tune epochs; each
+            trial trains from scratch).
         objective: str. A metric logged on the validation split; ``*loss*`` is minimised, anything else maximised.
         early_stopping: bool. Stop a trial whose objective falls below the median of earlier trials at the same
             epoch (from the end of stage 1 on, or after ``grace_epochs``).
@@ -196,8 +246,10 @@ def tune(config, space, trials: int = 20, study_dir=None, *, algorithm: str = "b
     from keras_transfer.tuning.recipe_tuner import RecipeTuner
 
     max_epochs = max(1, base["stages"]["head_epochs"] + base["stages"]["fine_tune_epochs"])
-    oracle = _oracle(algorithm, (objective, maximize), trials, max_epochs, base["seed"] if seed is None else seed)
-    tuner = RecipeTuner(oracle, space, base, study_dir, objective=objective, maximize=maximize,
+    defaults = search_defaults(base)
+    oracle = _oracle(algorithm, (objective, maximize), trials, max_epochs, base["seed"] if seed is None else seed,
+                     len(space.to_dict()), base_first=space.holds(defaults))
+    tuner = RecipeTuner(oracle, space, base, study_dir, defaults=defaults, objective=objective, maximize=maximize,
                         early_stopping=early_stopping, grace_epochs=grace_epochs,
                         max_epochs=max_epochs if algorithm == "hyperband" else None, quiet=quiet,
                         callbacks=callbacks).create()

@@ -37,6 +37,7 @@ def test_interrupted_study_resumes_to_completion(tmp_path):
 
     result = tune(config, SPACE, trials=2, study_dir=study, early_stopping=False)
     assert [r["trial_id"] for r in result.trials] == ["0", "1"]
+    assert result.trials[0]["values"] == {"optimizer.head_lr": 0.01, "label_smoothing": None}  # the base config
     assert all(r["status"] == "complete" and r["epochs"] == 2 for r in result.trials)
     resumed = json.loads((study / "trials" / "1" / "status.json").read_text())
     assert resumed["state"] == "complete" and resumed["resumed_from_state"] == "interrupted"
@@ -55,3 +56,13 @@ def test_a_bad_space_key_fails_before_any_trial(tmp_path):
     with pytest.raises(InvalidConfigError, match="key 'optimizer.headlr'.*Did you mean 'optimizer.head_lr'"):
         tune(config, {"optimizer.headlr": [0.01]}, trials=1, study_dir=tmp_path / "study")
     assert not (tmp_path / "study").exists()
+
+
+def test_first_trial_runs_the_base_config_with_its_default_rates(tmp_path):
+    config = tiny_recipe_config(write_tiny_arrays(tmp_path / "tiny.npz"), tmp_path / "runs")
+    del config["optimizer"]["head_lr"]  # fine_tune's default: 1e-3, and a tenth of it for stage 2
+    space = {"optimizer.head_lr": {"min": 1e-4, "max": 1e-1, "sampling": "log"},
+             "optimizer.fine_tune_lr": {"min": 1e-5, "max": 1e-2, "sampling": "log"}}
+    result = tune(config, space, trials=2, study_dir=tmp_path / "study", refit=False, early_stopping=False)
+    assert result.trials[0]["values"] == {"optimizer.head_lr": 1e-3, "optimizer.fine_tune_lr": 1e-4}
+    assert result.trials[1]["values"] != result.trials[0]["values"]
