@@ -29,8 +29,6 @@ def trial_config(base: dict, space, values: dict, *, study_dir: str, trial_id: s
 
     Args:
         base: dict. The resolved base config.
-        defaults: dict or None. The config whose values the search space starts from (``search_defaults(base)``:
-            rates written as numbers); None: ``base``.
         space: SearchSpace.
         values: dict. KerasTuner values (``tuner/epochs`` sets the epoch budget under Hyperband).
         study_dir: str.

@@ -83,9 +83,8 @@ class Parameter:
         """
         if self.kind == "choice":
             encoded = [self.encode(value) for value in self.choices]
-            start = self.encode(default) if self.encode(default) in encoded else encoded[0]
-            return hp.Choice(self.key, encoded, default=start)
-        inside = isinstance(default, (int, float)) and not isinstance(default, bool) and self.low <= default <= self.high
+            return hp.Choice(self.key, encoded, default=self.encode(default) if self.holds(default) else encoded[0])
+        inside = self.holds(default)
         if self.kind == "int":
             return hp.Int(self.key, int(self.low), int(self.high), step=self.step, sampling=self.sampling,
                           default=int(default) if inside else None)
