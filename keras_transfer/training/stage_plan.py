@@ -6,7 +6,7 @@ the rate each stage records.
 """
 
 import math
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import keras
 import numpy as np
@@ -19,9 +19,31 @@ from keras_transfer.optimizers.discriminative import discriminative, group_optim
 from keras_transfer.optimizers.factory import make_optimizer
 from keras_transfer.training.lr_find import lr_find
 
-__all__ = ["StagePlan", "merge_histories"]
+__all__ = ["StagePlan", "default_rates", "merge_histories"]
 
 DEFAULT_HEAD_LR = 1e-3
+
+
+def default_rates(head_lr: Optional[float] = None, fine_tune_lr: Optional[float] = None) -> Tuple[float, float]:
+    """``(head_lr, fine_tune_lr)`` with the defaults filled in: an unset head rate is ``DEFAULT_HEAD_LR`` and an
+    unset stage-2 rate a tenth of the head's (the rates ``fine_tune`` trains with when no LR finder runs).
+
+    Args:
+        head_lr: float or None. The stage-1 rate.
+        fine_tune_lr: float or None. The stage-2 rate.
+
+    Returns:
+        tuple of floats.
+
+    Examples:
+    >>> from keras_transfer.training.stage_plan import default_rates
+    >>> default_rates()
+    (0.001, 0.0001)
+    >>> default_rates(head_lr=2e-3)
+    (0.002, 0.0002)
+    """
+    head_lr = DEFAULT_HEAD_LR if head_lr is None else head_lr
+    return head_lr, head_lr / 10 if fine_tune_lr is None else fine_tune_lr
 
 
 def merge_histories(histories: List[keras.callbacks.History]) -> keras.callbacks.History:
@@ -95,9 +117,7 @@ class StagePlan:
         head_lr = self.head_lr
         if head_lr is None and self.lr == "auto":
             head_lr = self._find_head_lr(train_data, batch_size, loss, metrics)
-        head_lr = DEFAULT_HEAD_LR if head_lr is None else head_lr
-        fine_tune_lr = self.fine_tune_lr if self.fine_tune_lr is not None else head_lr / 10
-        return self.use_rates(head_lr, fine_tune_lr)
+        return self.use_rates(*default_rates(head_lr, self.fine_tune_lr))
 
     def use_rates(self, head_lr: float, fine_tune_lr: float):
         """Set the stage-1 and stage-2 base rates (resolved here, or stored by an interrupted run)."""

@@ -93,8 +93,8 @@ def initial_points(trials: int, dimensions: int) -> int:
 
 def search_defaults(base: dict) -> dict:
     """``base`` with the learning rates ``fine_tune`` would resolve without data written as numbers (under
-    ``optimizer.lr: fixed``, an unset ``head_lr`` is ``DEFAULT_HEAD_LR`` and an unset ``fine_tune_lr`` a tenth of the
-    head's), so a search space over the rates can hold the base config and its first trial run it.
+    ``optimizer.lr: fixed``: ``training.stage_plan.default_rates``), so a search space over the rates can hold the
+    base config and its first trial run it.
 
     Examples:
     >>> from keras_transfer.tuning.tune import search_defaults
@@ -103,14 +103,12 @@ def search_defaults(base: dict) -> dict:
     >>> search_defaults({"optimizer": {"lr": "auto"}})["optimizer"]  # the LR finder decides: left unset
     {'lr': 'auto'}
     """
-    from keras_transfer.training.stage_plan import DEFAULT_HEAD_LR
+    from keras_transfer.training.stage_plan import default_rates
 
     optimizer = dict(base.get("optimizer") or {})
     if optimizer.get("lr", "fixed") != "auto":
-        if optimizer.get("head_lr") is None:
-            optimizer["head_lr"] = DEFAULT_HEAD_LR
-        if optimizer.get("fine_tune_lr") is None:
-            optimizer["fine_tune_lr"] = optimizer["head_lr"] / 10
+        optimizer["head_lr"], optimizer["fine_tune_lr"] = default_rates(optimizer.get("head_lr"),
+                                                                        optimizer.get("fine_tune_lr"))
     return {**base, "optimizer": optimizer}
 
 
