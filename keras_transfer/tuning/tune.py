@@ -246,7 +246,7 @@ def tune(config, space, trials: int = 20, study_dir=None, *, algorithm: str = "b
     max_epochs = max(1, base["stages"]["head_epochs"] + base["stages"]["fine_tune_epochs"])
     defaults = search_defaults(base)
     oracle = _oracle(algorithm, (objective, maximize), trials, max_epochs, base["seed"] if seed is None else seed,
-                     len(space.to_dict()), base_first=space.holds(defaults))
+                     len(space.keys), base_first=space.holds(defaults))
     tuner = RecipeTuner(oracle, space, base, study_dir, defaults=defaults, objective=objective, maximize=maximize,
                         early_stopping=early_stopping, grace_epochs=grace_epochs,
                         max_epochs=max_epochs if algorithm == "hyperband" else None, quiet=quiet,
