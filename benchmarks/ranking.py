@@ -2,8 +2,7 @@
 
 For each dataset, every candidate is (a) ranked by ``kt.rank_backbones`` on the training split (once: the scores
 are deterministic) and (b) fine-tuned with ``kt.fine_tune`` at its defaults except the epochs (``HEAD_EPOCHS`` +
-``FINE_TUNE_EPOCHS``: 2 + 2, to fit a shared 2-core machine) once per seed in ``SEEDS``, then scored on the test
-split. The ground truth is each candidate's mean test accuracy over the seeds (the real backbones are a few points
+``FINE_TUNE_EPOCHS``: fine_tune's own 5 + 5) once per seed in ``SEEDS``, then scored on the test split. The ground truth is each candidate's mean test accuracy over the seeds (the real backbones are a few points
 apart, within one seed's noise); τ against seed 0 alone is reported beside it. The same training split (drawn with
 seed 0) and the same test subset serve every seed: only the fine-tuning seed changes. The ranking is timed the way
 a user meets it:
@@ -16,20 +15,27 @@ a user meets it:
 Reported: Kendall's τ-b between each method's scores and the mean fine-tuned test accuracies (and the seed-0
 ones), per dataset and its mean; whether the random-weights control ranks last under each method; ranking time ÷
 fine-tuning all candidates once (seed 0; both count building the networks: ranking builds each backbone,
-fine-tuning builds each model).
+fine-tuning builds each model); each method's *regret* (how far the fine-tuned accuracy of its top pick falls below
+the best candidate's, beside the expected regret of a random pick among the pretrained candidates); and how well
+the ground truth agrees with itself across seeds (``ground_truth_reliability``), the ceiling no ranking can be
+expected to pass.
 
 Sizes (a 2-core shared CPU): ``N_PER_CLASS`` training images per class, every image at ``IMAGE_SIZE``,
 test splits capped at ``MAX_TEST`` images. The offline ImageNet candidates registered at run time
 (``MEASURED`` filtered by ``list_backbones()``) plus a random-weights MobileNetV2 control.
 
-Run: ``python -m benchmarks ranking``.
+Run: ``python -m benchmarks ranking``. On a shared machine the work can be split and merged afterwards:
+``KT_RANKING_DATASETS=digits`` runs some datasets, ``KT_RANKING_SEEDS=3,4`` other fine-tuning seeds (each writes
+``ranking[.partial-DATASETS][.seeds-SEEDS].json``), then ``python -m benchmarks.ranking merge NAME ...``.
+``KT_RANKING_N_PER_CLASS=100`` measures another label budget into ``ranking_n100*.json`` (merged with
+``merge --name ranking_n100 NAME ...``).
 """
 
 import os
 import tempfile
 import time
 
-__all__ = ["run", "summary", "kendall_tau"]
+__all__ = ["run", "summary", "kendall_tau", "ground_truth_reliability", "merge"]
 
 #: In this order, results written after each: a run cut short still reports the datasets that finished.
 DATASETS = ("animal_mnist", "mnist5k", "digits", "elpv")
@@ -45,7 +51,7 @@ MAX_TEST = 600
 HEAD_EPOCHS = 5
 FINE_TUNE_EPOCHS = 5
 SEED = 0  # the training split, the ranking and the timed fine-tuning run
-SEEDS = (0, 1, 2)  # fine-tuning seeds averaged for the ground truth
+SEEDS = (0, 1, 2, 3, 4)  # fine-tuning seeds averaged for the ground truth (``KT_RANKING_SEEDS=3,4`` runs others; merge)
 
 
 def kendall_tau(a, b) -> float:
@@ -97,13 +103,19 @@ def run():
     from keras_transfer.data import load_dataset
 
     candidates = [c for c in MEASURED if c in kt.backbones.list_backbones()] + [CONTROL]
-    results = {"candidates": candidates, "control": CONTROL, "datasets": {}, "n_per_class": N_PER_CLASS,
+    seeds = [int(seed) for seed in os.environ.get("KT_RANKING_SEEDS", ",".join(map(str, SEEDS))).split(",") if seed]
+    n_per_class = int(os.environ.get("KT_RANKING_N_PER_CLASS", N_PER_CLASS))
+    results = {"candidates": candidates, "control": CONTROL, "datasets": {}, "n_per_class": n_per_class,
                "image_size": IMAGE_SIZE, "max_test": MAX_TEST, "head_epochs": HEAD_EPOCHS,
-               "fine_tune_epochs": FINE_TUNE_EPOCHS, "seed": SEED, "seeds": list(SEEDS)}
+               "fine_tune_epochs": FINE_TUNE_EPOCHS, "seed": SEED, "seeds": seeds}
     datasets = [name for name in os.environ.get("KT_RANKING_DATASETS", ",".join(DATASETS)).split(",") if name]
     partial_name = "ranking" if datasets == list(DATASETS) else f"ranking.partial-{'-'.join(datasets)}"
+    if seeds != list(SEEDS):
+        partial_name += f".seeds-{'-'.join(map(str, seeds))}"
+    if n_per_class != N_PER_CLASS:  # another label budget: its own result files, never merged with these
+        partial_name = f"ranking_n{n_per_class}" + partial_name[len("ranking"):]
     for dataset in datasets:
-        splits = load_dataset(dataset, n_per_class=N_PER_CLASS, seed=SEED)
+        splits = load_dataset(dataset, n_per_class=n_per_class, seed=SEED)
         size = (IMAGE_SIZE, IMAGE_SIZE)
         with tempfile.TemporaryDirectory() as cache:
             start = time.perf_counter()
@@ -120,38 +132,21 @@ def run():
               flush=True)
         rows = {row["candidate"]: row for row in ranking.rows}
         runs = {c: [] for c in candidates}
-        for seed in SEEDS:
+        for seed in seeds:
             for candidate in candidates:
                 accuracy, seconds = _fine_tuned_accuracy(candidate, splits, seed)
                 runs[candidate].append({"seed": seed, "test_accuracy": accuracy, "seconds": round(seconds, 1)})
                 print(f"{dataset} seed {seed} {candidate}: test accuracy {accuracy:.4f} ({seconds:.0f} s); "
                       f"scores {rows[candidate]['scores']}", flush=True)
-        fine_tuned = {}
-        for candidate, per_seed in runs.items():
-            values = np.array([r["test_accuracy"] for r in per_seed])
-            fine_tuned[candidate] = {"test_accuracy": float(values.mean()), "std": float(values.std()),
-                                     "seed0_test_accuracy": per_seed[0]["test_accuracy"],
-                                     "seconds": per_seed[0]["seconds"], "runs": per_seed}
-        accuracies = [fine_tuned[c]["test_accuracy"] for c in candidates]
-        seed0 = [fine_tuned[c]["seed0_test_accuracy"] for c in candidates]
-        taus, taus_seed0, control_last = {}, {}, {}
-        for method in METHODS:
-            scores = [rows[c]["scores"][method] for c in candidates]
-            taus[method] = kendall_tau(scores, accuracies)
-            taus_seed0[method] = kendall_tau(scores, seed0)
-            control_last[method] = rows[CONTROL]["scores"][method] < min(
-                rows[c]["scores"][method] for c in candidates if c != CONTROL)
-        fine_tune_seconds = sum(v["seconds"] for v in fine_tuned.values())  # one seed (0), as the ranking runs once
-        results["datasets"][dataset] = {
+        cell = {
             "train_examples": int(len(splits.train[0])), "num_classes": splits.num_classes,
             "scores": {c: rows[c]["scores"] for c in candidates},
             "ranking_rows": ranking.rows, "logme_rows": first.rows, "method_seconds_warm_cache": method_seconds,
             "test_examples": int(min(len(splits.test[0]), MAX_TEST)),
-            "fine_tuned": fine_tuned, "kendall_tau": taus, "kendall_tau_seed0": taus_seed0,
-            "control_ranks_last": control_last, "ranking_seconds": round(rank_seconds, 1),
-            "cached_ranking_seconds": round(cached_seconds, 2), "fine_tune_seconds": round(fine_tune_seconds, 1),
-            "ranking_over_fine_tuning": round(rank_seconds / fine_tune_seconds, 3),
+            "ranking_seconds": round(rank_seconds, 1), "cached_ranking_seconds": round(cached_seconds, 2),
         }
+        results["datasets"][dataset] = _score_cell(cell, candidates, runs)
+        taus, taus_seed0, control_last = (cell[k] for k in ("kendall_tau", "kendall_tau_seed0", "control_ranks_last"))
         print(dataset, "tau", taus, "tau seed 0", taus_seed0, "control last", control_last, flush=True)
         _aggregate(results)
         write_results(partial_name, dict(results, partial=True), summary(results))  # kept if a later dataset is cut
@@ -159,24 +154,107 @@ def run():
     return results
 
 
+def _score_cell(cell, candidates, runs):
+    """Fill a dataset's ``fine_tuned`` means, its τ columns, the top pick's regret and the ground truth's own
+    reliability from per-seed ``runs`` (candidate → list of ``{"seed", "test_accuracy", "seconds"}``)."""
+    import numpy as np
+
+    fine_tuned = {}
+    for candidate in candidates:
+        per_seed = sorted(runs[candidate], key=lambda r: r["seed"])
+        values = np.array([r["test_accuracy"] for r in per_seed])
+        fine_tuned[candidate] = {"test_accuracy": float(values.mean()), "std": float(values.std()),
+                                 "seed0_test_accuracy": per_seed[0]["test_accuracy"],
+                                 "seconds": per_seed[0]["seconds"], "runs": per_seed}
+    accuracies = [fine_tuned[c]["test_accuracy"] for c in candidates]
+    first_seed = [fine_tuned[c]["seed0_test_accuracy"] for c in candidates]
+    scores = cell["scores"]
+    methods = [m for m in METHODS if all(m in scores[c] for c in candidates)]
+    cell["kendall_tau"] = {m: kendall_tau([scores[c][m] for c in candidates], accuracies) for m in methods}
+    cell["kendall_tau_seed0"] = {m: kendall_tau([scores[c][m] for c in candidates], first_seed) for m in methods}
+    cell["control_ranks_last"] = {m: scores[CONTROL][m] < min(scores[c][m] for c in candidates if c != CONTROL)
+                                  for m in methods}
+    best = max(accuracies)
+    cell["regret"] = {m: best - fine_tuned[max(candidates, key=lambda c: scores[c][m])]["test_accuracy"]
+                      for m in methods}
+    pretrained = [fine_tuned[c]["test_accuracy"] for c in candidates if c != CONTROL]
+    cell["regret"]["random_pick"] = best - float(np.mean(pretrained))  # expected, over the pretrained candidates
+    cell["reliability"] = ground_truth_reliability({c: fine_tuned[c]["runs"] for c in candidates})
+    cell["fine_tuned"] = fine_tuned
+    cell["fine_tune_seconds"] = round(sum(v["seconds"] for v in fine_tuned.values()), 1)  # the first seed only
+    cell["ranking_over_fine_tuning"] = round(cell["ranking_seconds"] / cell["fine_tune_seconds"], 3)
+    return cell
+
+
+def ground_truth_reliability(runs):
+    """How well the fine-tuned ground truth agrees with itself across seeds (Kendall's τ-b, candidates as items).
+
+    - ``seed_vs_seed``: one seed's accuracies against another's, mean over the pairs of seeds.
+    - ``seed_vs_rest``: one seed against the mean of the others, mean over the seeds: what ranking by fine-tuning
+      every candidate once would score against this benchmark's ground truth (less one seed).
+    - ``split_half``: the mean of half the seeds against the mean of the other half, mean over the splits (with at
+      least 4 seeds).
+
+    A ranking method cannot be expected to agree with the ground truth better than the ground truth agrees with
+    itself.
+
+    Args:
+        runs: dict candidate → list of ``{"seed", "test_accuracy"}``, the same seeds for every candidate.
+
+    Returns:
+        dict of float (absent keys: too few seeds).
+    """
+    import itertools
+
+    import numpy as np
+
+    names = list(runs)
+    table = {c: {r["seed"]: r["test_accuracy"] for r in runs[c]} for c in names}
+    seeds = sorted(set.intersection(*(set(t) for t in table.values())))
+    out = {"seeds": seeds}
+    if len(seeds) < 2:
+        return out
+
+    def tau(group_a, group_b):
+        return kendall_tau([np.mean([table[c][s] for s in group_a]) for c in names],
+                           [np.mean([table[c][s] for s in group_b]) for c in names])
+
+    out["seed_vs_seed"] = float(np.mean([tau([a], [b]) for a, b in itertools.combinations(seeds, 2)]))
+    out["seed_vs_rest"] = float(np.mean([tau([s], [t for t in seeds if t != s]) for s in seeds]))
+    if len(seeds) >= 4:
+        halves = [h for h in itertools.combinations(seeds, len(seeds) // 2)]
+        out["split_half"] = float(np.mean([tau(list(h), [s for s in seeds if s not in h]) for h in halves]))
+    return out
+
+
 def _aggregate(results):
-    per = results["datasets"].values()
+    per = list(results["datasets"].values())
     results["mean_kendall_tau"] = {m: sum(d["kendall_tau"][m] for d in per) / len(per) for m in METHODS}
     if all("kendall_tau_seed0" in d for d in per):
         results["mean_kendall_tau_seed0"] = {m: sum(d["kendall_tau_seed0"][m] for d in per) / len(per)
                                              for m in METHODS}
+    if all("regret" in d for d in per):
+        results["mean_regret"] = {m: sum(d["regret"][m] for d in per) / len(per) for m in per[0]["regret"]}
+    if all("reliability" in d for d in per):
+        keys = [k for k in ("seed_vs_seed", "seed_vs_rest", "split_half") if all(k in d["reliability"] for d in per)]
+        results["mean_reliability"] = {k: sum(d["reliability"][k] for d in per) / len(per) for k in keys}
     results["control_always_last"] = {m: all(d["control_ranks_last"][m] for d in per) for m in METHODS}
     results["ranking_over_fine_tuning"] = round(
         sum(d["ranking_seconds"] for d in per) / sum(d["fine_tune_seconds"] for d in per), 3)
     results["best_method"] = max(METHODS, key=lambda m: results["mean_kendall_tau"][m])
 
 
-def merge(names):
-    """Combine per-dataset result files (``KT_RANKING_DATASETS=a python -m benchmarks ranking`` in parallel
-    processes on a shared machine) into ``ranking.json`` / ``ranking.md``.
+def merge(names, output="ranking"):
+    """Combine result files into ``<output>.json`` / ``.md``: per-dataset files
+    (``KT_RANKING_DATASETS=a python -m benchmarks ranking`` in parallel processes) and files of other fine-tuning
+    seeds (``KT_RANKING_SEEDS=3,4``): a dataset in several files gets the union of its seeds' runs, and its means,
+    τ and reliability are computed again. The ranking scores are deterministic; a file whose scores differ from the
+    first one's for the same dataset is refused.
 
     Args:
         names: result names under ``benchmarks/results`` (without ``.json``).
+        output: str. The merged result's name; other label budgets (``ranking_n100``) are not "partial" for
+            lacking a dataset that has too few examples per class for them.
     """
     import json
 
@@ -186,14 +264,32 @@ def merge(names):
     for name in names:
         part = json.loads((RESULTS_DIR / f"{name}.json").read_text())
         if merged is None:
-            merged = dict(part, datasets={})
-        merged["datasets"].update(part["datasets"])
+            merged = dict(part, datasets={}, seeds=[])
+        merged["seeds"] = sorted(set(merged["seeds"]) | set(part.get("seeds", [part["seed"]])))
+        for dataset, cell in part["datasets"].items():
+            if dataset not in merged["datasets"]:
+                merged["datasets"][dataset] = _score_cell(cell, merged["candidates"], {
+                    c: cell["fine_tuned"][c]["runs"] for c in merged["candidates"]})
+                continue
+            held = merged["datasets"][dataset]
+            if held["scores"] != cell["scores"]:
+                raise SystemExit(f"{name}: the ranking scores of {dataset} differ from the first file's; "
+                                 "the runs were made with different code or data and cannot be merged.")
+            runs = {c: held["fine_tuned"][c]["runs"] + [r for r in cell["fine_tuned"][c]["runs"]
+                                                       if r["seed"] not in {h["seed"] for h in
+                                                                            held["fine_tuned"][c]["runs"]}]
+                    for c in merged["candidates"]}
+            merged["datasets"][dataset] = _score_cell(held, merged["candidates"], runs)
     merged["datasets"] = {d: merged["datasets"][d] for d in DATASETS if d in merged["datasets"]}
-    merged["partial"] = len(merged["datasets"]) < len(DATASETS)
+    merged["partial"] = output == "ranking" and len(merged["datasets"]) < len(DATASETS)
     merged["merged_from"] = list(names)
+    merged["part_seconds"] = {name: json.loads((RESULTS_DIR / f"{name}.json").read_text()).get("benchmark_seconds")
+                              for name in names}
+    if all(merged["part_seconds"].values()):
+        merged["benchmark_seconds"] = round(sum(merged["part_seconds"].values()), 1)
     merged["environment"] = environment()
     _aggregate(merged)
-    write_results("ranking", merged, summary(merged))
+    write_results(output, merged, summary(merged))
     return merged
 
 
@@ -238,6 +334,25 @@ def summary(results):
     mean = " | ".join(f"**{t}**" for t in taus(results, "mean_kendall_tau"))
     always = "/".join("yes" if results["control_always_last"][m] else "no" for m in methods)
     lines.append(f"| **mean** | {mean} | {always} | {results['ranking_over_fine_tuning']:.3f} |")
+    cells = results["datasets"].values()
+    if cells and all("regret" in c and "reliability" in c for c in cells):
+        agreement = [k for k in ("seed_vs_seed", "seed_vs_rest", "split_half")
+                     if all(k in c["reliability"] for c in cells)]
+        lines += ["", "How far each method's top pick falls below the best fine-tuned candidate (test accuracy points; "
+                  "`random pick`: the expected shortfall of picking one of the pretrained candidates at random), "
+                  "and how well the ground truth agrees with itself across fine-tuning seeds (τ-b; `seed vs seed`: "
+                  "one seed against another; `seed vs rest`: one seed against the mean of the others, which is "
+                  "what ranking by fine-tuning every candidate once would score; `split half`: half the seeds' "
+                  "mean against the other half's). No ranking can be expected to agree with the ground truth "
+                  "better than it agrees with itself:", "",
+                  "| dataset | " + " | ".join(f"regret {m}" for m in methods) + " | regret random pick | "
+                  + " | ".join(a.replace("_", " ") for a in agreement) + " |",
+                  "|---|" + "---|" * (len(methods) + 1 + len(agreement))]
+        for dataset, cell in list(results["datasets"].items()) + [("**mean**", None)]:
+            regret = results["mean_regret"] if cell is None else cell["regret"]
+            agree = results["mean_reliability"] if cell is None else cell["reliability"]
+            lines.append(f"| {dataset} | " + " | ".join(f"{100 * regret[m]:.1f}" for m in [*methods, "random_pick"])
+                         + " | " + " | ".join(f"{agree[a]:+.2f}" for a in agreement) + " |")
     lines += ["", "Fine-tuned test accuracy" + (f" (mean ± std over seeds {', '.join(map(str, seeds))}; "
                                                   "ranking scores in `ranking.json`):" if len(seeds) > 1 else
                                                   " (ranking scores in `ranking.json`):"), "",
@@ -268,7 +383,11 @@ if __name__ == "__main__":  # pragma: no cover - python -m benchmarks.ranking me
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if sys.argv[1:2] == ["merge"]:
-        merge(sys.argv[2:])
+        names = sys.argv[2:]
+        if names[:1] == ["--name"]:
+            merge(names[2:], output=names[1])
+        else:
+            merge(names)
     else:
         from benchmarks.harness import run_benchmark
 
