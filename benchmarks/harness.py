@@ -73,7 +73,8 @@ def run_benchmark(name: str) -> dict:
     results["benchmark_seconds"] = round(time.perf_counter() - start, 1)
     results["environment"] = environment()
     summary = module.summary(results) if hasattr(module, "summary") else _default_summary(name, results)
-    path = write_results(name, results, summary)
+    # a module run with settings of its own (a part of a split run) names its results, so it keeps the full ones
+    path = write_results(module.result_name() if hasattr(module, "result_name") else name, results, summary)
     print(summary)
     print(f"wrote {path}")
     return results

@@ -26,8 +26,8 @@ test splits capped at ``MAX_TEST`` images. The offline ImageNet candidates regis
 
 Run: ``python -m benchmarks ranking``. On a shared machine the work can be split and merged afterwards:
 ``KT_RANKING_DATASETS=digits`` runs some datasets, ``KT_RANKING_SEEDS=3,4`` other fine-tuning seeds (each writes
-``ranking[.partial-DATASETS][.seeds-SEEDS].json``), then ``python -m benchmarks.ranking merge NAME ...``.
-``KT_RANKING_N_PER_CLASS=100`` measures another label budget into ``ranking_n100*.json`` (merged with
+``ranking[.partial-DATASETS][.seeds-SEEDS].json``, see ``result_name``), then ``python -m benchmarks.ranking merge
+NAME ...``. ``KT_RANKING_N_PER_CLASS=100`` measures another label budget into ``ranking_n100*.json`` (merged with
 ``merge --name ranking_n100 NAME ...``).
 """
 
@@ -35,7 +35,7 @@ import os
 import tempfile
 import time
 
-__all__ = ["run", "summary", "kendall_tau", "ground_truth_reliability", "merge"]
+__all__ = ["run", "summary", "kendall_tau", "ground_truth_reliability", "merge", "result_name"]
 
 #: In this order, results written after each: a run cut short still reports the datasets that finished.
 DATASETS = ("animal_mnist", "mnist5k", "digits", "elpv")
@@ -103,17 +103,12 @@ def run():
     from keras_transfer.data import load_dataset
 
     candidates = [c for c in MEASURED if c in kt.backbones.list_backbones()] + [CONTROL]
-    seeds = [int(seed) for seed in os.environ.get("KT_RANKING_SEEDS", ",".join(map(str, SEEDS))).split(",") if seed]
-    n_per_class = int(os.environ.get("KT_RANKING_N_PER_CLASS", N_PER_CLASS))
+    seeds, n_per_class = _seeds(), _n_per_class()
     results = {"candidates": candidates, "control": CONTROL, "datasets": {}, "n_per_class": n_per_class,
                "image_size": IMAGE_SIZE, "max_test": MAX_TEST, "head_epochs": HEAD_EPOCHS,
                "fine_tune_epochs": FINE_TUNE_EPOCHS, "seed": SEED, "seeds": seeds}
-    datasets = [name for name in os.environ.get("KT_RANKING_DATASETS", ",".join(DATASETS)).split(",") if name]
-    partial_name = "ranking" if datasets == list(DATASETS) else f"ranking.partial-{'-'.join(datasets)}"
-    if seeds != list(SEEDS):
-        partial_name += f".seeds-{'-'.join(map(str, seeds))}"
-    if n_per_class != N_PER_CLASS:  # another label budget: its own result files, never merged with these
-        partial_name = f"ranking_n{n_per_class}" + partial_name[len("ranking"):]
+    datasets = _datasets()
+    partial_name = result_name()
     for dataset in datasets:
         splits = load_dataset(dataset, n_per_class=n_per_class, seed=SEED)
         size = (IMAGE_SIZE, IMAGE_SIZE)
@@ -152,6 +147,30 @@ def run():
         write_results(partial_name, dict(results, partial=True), summary(results))  # kept if a later dataset is cut
     _aggregate(results)
     return results
+
+
+def _datasets():
+    return [name for name in os.environ.get("KT_RANKING_DATASETS", ",".join(DATASETS)).split(",") if name]
+
+
+def _seeds():
+    return [int(seed) for seed in os.environ.get("KT_RANKING_SEEDS", ",".join(map(str, SEEDS))).split(",") if seed]
+
+
+def _n_per_class():
+    return int(os.environ.get("KT_RANKING_N_PER_CLASS", N_PER_CLASS))
+
+
+def result_name():
+    """The results' name under ``benchmarks/results`` for this run's settings (``KT_RANKING_*``): ``ranking`` for
+    the defaults; ``_n<N>`` for another label budget, ``.partial-<datasets>`` and ``.seeds-<seeds>`` for a part
+    (``merge`` joins parts), so a part never overwrites the full result."""
+    name = "ranking" if _n_per_class() == N_PER_CLASS else f"ranking_n{_n_per_class()}"
+    if _datasets() != list(DATASETS):
+        name += f".partial-{'-'.join(_datasets())}"
+    if _seeds() != list(SEEDS):
+        name += f".seeds-{'-'.join(map(str, _seeds()))}"
+    return name
 
 
 def _score_cell(cell, candidates, runs):

@@ -69,3 +69,14 @@ def test_merge_joins_the_seeds_of_one_dataset_and_refuses_different_scores(tmp_p
                                                          other)))
     with pytest.raises(SystemExit, match="scores of digits differ"):
         ranking.merge(["first", "third"])
+
+
+def test_a_part_of_a_split_run_never_takes_the_full_results_name(monkeypatch):
+    for key in ("KT_RANKING_DATASETS", "KT_RANKING_SEEDS", "KT_RANKING_N_PER_CLASS"):
+        monkeypatch.delenv(key, raising=False)
+    assert ranking.result_name() == "ranking"
+    monkeypatch.setenv("KT_RANKING_SEEDS", "3,4")
+    assert ranking.result_name() == "ranking.seeds-3-4"
+    monkeypatch.setenv("KT_RANKING_DATASETS", "digits")
+    monkeypatch.setenv("KT_RANKING_N_PER_CLASS", "100")
+    assert ranking.result_name() == "ranking_n100.partial-digits.seeds-3-4"
