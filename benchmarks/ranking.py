@@ -2,8 +2,9 @@
 
 For each dataset, every candidate is (a) ranked by ``kt.rank_backbones`` on the training split (once: the scores
 are deterministic) and (b) fine-tuned with ``kt.fine_tune`` at its defaults except the epochs (``HEAD_EPOCHS`` +
-``FINE_TUNE_EPOCHS``: fine_tune's own 5 + 5) once per seed in ``SEEDS``, then scored on the test split. The ground truth is each candidate's mean test accuracy over the seeds (the real backbones are a few points
-apart, within one seed's noise); τ against seed 0 alone is reported beside it. The same training split (drawn with
+``FINE_TUNE_EPOCHS``: fine_tune's own 5 + 5) once per seed in ``SEEDS``, then scored on the test split. The
+ground truth is each candidate's mean test accuracy over the seeds (the real backbones are a few points apart,
+within one seed's noise); τ against seed 0 alone is reported beside it. The same training split (drawn with
 seed 0) and the same test subset serve every seed: only the fine-tuning seed changes. The ranking is timed the way
 a user meets it:
 
@@ -96,8 +97,6 @@ def _fine_tuned_accuracy(candidate, splits, seed):
 
 
 def run():
-    import numpy as np
-
     import keras_transfer as kt
     from benchmarks.harness import write_results
     from keras_transfer.data import load_dataset
@@ -241,8 +240,8 @@ def ground_truth_reliability(runs):
     out["seed_vs_seed"] = float(np.mean([tau([a], [b]) for a, b in itertools.combinations(seeds, 2)]))
     out["seed_vs_rest"] = float(np.mean([tau([s], [t for t in seeds if t != s]) for s in seeds]))
     if len(seeds) >= 4:
-        halves = [h for h in itertools.combinations(seeds, len(seeds) // 2)]
-        out["split_half"] = float(np.mean([tau(list(h), [s for s in seeds if s not in h]) for h in halves]))
+        out["split_half"] = float(np.mean([tau(list(h), [s for s in seeds if s not in h])
+                                           for h in itertools.combinations(seeds, len(seeds) // 2)]))
     return out
 
 
@@ -294,10 +293,11 @@ def merge(names, output="ranking"):
             if held["scores"] != cell["scores"]:
                 raise SystemExit(f"{name}: the ranking scores of {dataset} differ from the first file's; "
                                  "the runs were made with different code or data and cannot be merged.")
-            runs = {c: held["fine_tuned"][c]["runs"] + [r for r in cell["fine_tuned"][c]["runs"]
-                                                       if r["seed"] not in {h["seed"] for h in
-                                                                            held["fine_tuned"][c]["runs"]}]
-                    for c in merged["candidates"]}
+            runs = {}
+            for c in merged["candidates"]:
+                seen = {r["seed"] for r in held["fine_tuned"][c]["runs"]}
+                runs[c] = held["fine_tuned"][c]["runs"] + [r for r in cell["fine_tuned"][c]["runs"]
+                                                           if r["seed"] not in seen]
             merged["datasets"][dataset] = _score_cell(held, merged["candidates"], runs)
     merged["datasets"] = {d: merged["datasets"][d] for d in DATASETS if d in merged["datasets"]}
     merged["partial"] = output == "ranking" and len(merged["datasets"]) < len(DATASETS)
