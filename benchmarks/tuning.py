@@ -54,11 +54,11 @@ LR_SPACE = {
 }
 #: The issue's space (``examples/tuning/space.yaml``): ``LR_SPACE`` plus the augmentation and the backbone.
 SPACE = dict(LR_SPACE, augmentation=["none", "light"], **{"backbone.name": ["mobilenet_v2", "efficientnet_lite0"]})
+#: The study folder of ``LR_SPACE`` (``benchmarks/tuning_lr.py``), named by the sizes that shape its trials.
+LR_STUDY_ROOT = os.path.join(tempfile.gettempdir(),
+                             f"kt-tuning-benchmark-{IMAGE_SIZE}px-{HEAD_EPOCHS}+{FINE_TUNE_EPOCHS}")
 #: The study folder: kept, so a benchmark killed mid-study resumes it when run again (``kt.tune`` resumes).
-STUDY_ROOT = os.environ.get("KT_TUNING_BENCH_DIR", os.path.join(tempfile.gettempdir(),
-                                                                      f"kt-tuning-benchmark-{IMAGE_SIZE}px-{HEAD_EPOCHS}+{FINE_TUNE_EPOCHS}-full"))
-#: The study folder of ``LR_SPACE`` (``benchmarks/tuning_lr.py``).
-LR_STUDY_ROOT = os.path.join(tempfile.gettempdir(), f"kt-tuning-benchmark-{IMAGE_SIZE}px-{HEAD_EPOCHS}+{FINE_TUNE_EPOCHS}")
+STUDY_ROOT = os.environ.get("KT_TUNING_BENCH_DIR", LR_STUDY_ROOT + "-full")
 
 
 def _mean_std(values):
